@@ -1,0 +1,57 @@
+"""Database engines: SQLite (WAL, one file) as the embedded default, PostgreSQL by URL.
+
+Only the gateway creates engines; domain packages work on a connection passed to them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+
+def normalise_url(url: str) -> sa.URL:
+    """Accept postgresql:// / postgres:// and use the psycopg 3 driver for them."""
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_sqlite(engine_or_url: sa.Engine | sa.URL | str) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, sa.Engine) else sa.make_url(engine_or_url)
+    return url.get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Disable pysqlite's own transaction handling; SQLAlchemy emits BEGIN (see below).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # Writers take the lock at BEGIN, so two processes never both read-then-write and deadlock.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """An engine configured for helhet: WAL + immediate transactions on SQLite."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(
+            parsed,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            **kwargs,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # Let SQLAlchemy (not pysqlite) emit BEGIN, so we can make it IMMEDIATE.
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(parsed, **kwargs)

@@ -1,0 +1,167 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when one answers) and a real
+Kafka-protocol broker (HELHET_TEST_KAFKA -> testcontainers Kafka -> the bundled Tansu broker).
+
+Under CI=true a missing PostgreSQL or broker fails the run; elsewhere the test is skipped with
+the reason shown.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+
+from schemas.identifiers import set_default_allow_synthetic
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+
+settings.register_profile(
+    "helhet", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.load_profile("helhet")
+
+# Every example and test identifier in this project is synthetic (month + 40 / + 80); tests that
+# check refusal of synthetic numbers say so explicitly.
+set_default_allow_synthetic(True)
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or under CI=true fail, because a required real service is missing."""
+    if IN_CI:
+        pytest.fail(f"required service unavailable under CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def shared_formats_dir() -> Path:
+    """../shared/formats (the agencies' published schemas and examples)."""
+    path = SHARED_DIR / "formats"
+    if not path.is_dir():
+        unavailable(f"{path} is absent (the agencies' published formats)")
+    return path
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+def _sqlalchemy_pg_url(url: str) -> sa.URL:
+    parsed = sa.make_url(url)
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> sa.URL:
+    """The URL of a reachable PostgreSQL server (its maintenance database)."""
+    url = _sqlalchemy_pg_url(os.environ.get("HELHET_TEST_POSTGRES", DEFAULT_POSTGRES))
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        unavailable(f"PostgreSQL at {url.render_as_string(hide_password=True)}: {exc}")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: sa.URL) -> Iterator[sa.URL]:
+    """A database of this test run's own, dropped at the end."""
+    name = f"helhet_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_server.set(database=name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_database: sa.URL) -> Iterator[str]:
+    """An empty PostgreSQL database for one test (schema `public` recreated)."""
+    engine = sa.create_engine(postgres_database, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    yield postgres_database.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'helhet.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """An empty database for one test, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def db_engine(database_url: str) -> Iterator[sa.Engine]:
+    """A SQLAlchemy engine on an empty database (both backends), configured as the gateway does."""
+    from gateway.database import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+# --- Kafka ----------------------------------------------------------------------------------
+
+
+def _docker_engine_answers() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=2)
+        client.ping()
+    except Exception:  # noqa: BLE001 - no engine, no socket, no permission: all "no"
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap servers of a real Kafka-protocol broker for this test session."""
+    configured = os.environ.get("HELHET_TEST_KAFKA")
+    if configured:
+        yield configured
+        return
+    if _docker_engine_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer() as container:
+            yield container.get_bootstrap_server()
+        return
+    from gateway.embedded_broker import EmbeddedBroker
+    from gateway.errors import BrokerUnavailable
+
+    try:
+        broker = EmbeddedBroker().start()
+    except BrokerUnavailable as exc:
+        unavailable(f"no Kafka-protocol broker: {exc}")
+        return
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def topic_name() -> str:
+    return f"helhet.test.{uuid.uuid4().hex[:10]}"
