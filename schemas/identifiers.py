@@ -173,7 +173,6 @@ def parse_person_id(value: str, *, allow_synthetic: bool | None = None) -> Perso
     """
     if not isinstance(value, str):
         raise IdentifierError("an identifier is a string of digits")
-    value = value.strip()
     if allow_synthetic is None:
         allow_synthetic = synthetic_allowed()
     if len(value) == 11 and value.isdigit():

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from schemas.categories import Category
 from schemas.identifiers import PersonId
 
-WITHDRAWAL_SCHEMA = "helhet.withdrawal/1"
+WITHDRAWAL_SCHEMA: Literal["helhet.withdrawal/1"] = "helhet.withdrawal/1"
 
 
 class WithdrawalNotice(BaseModel):

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, mod
 from schemas.categories import Agency, Category
 from schemas.identifiers import PersonId
 
-PLAN_UPDATE_SCHEMA = "helhet.plan-update/1"
+PLAN_UPDATE_SCHEMA: Literal["helhet.plan-update/1"] = "helhet.plan-update/1"
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=2000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]

@@ -1,0 +1,96 @@
+"""All FastAPI wiring: the instance, settings, database and the bearer-token auth seam.
+
+Every protected endpoint declares `Annotated[Principal, Depends(require_role(...))]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+
+from gateway.clients import Principal, Role, authenticate
+from gateway.context import Instance
+from gateway.problems import PROBLEM_TYPE_BASE, Problem
+from gateway.settings import Settings
+
+
+def get_instance(request: Request) -> Instance:
+    instance: Instance = request.app.state.instance
+    return instance
+
+
+InstanceDep = Annotated[Instance, Depends(get_instance)]
+
+
+def get_settings(instance: InstanceDep) -> Settings:
+    return instance.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_engine(instance: InstanceDep) -> sa.Engine:
+    return instance.engine
+
+
+EngineDep = Annotated[sa.Engine, Depends(get_engine)]
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(
+        401,
+        "Unauthorized",
+        detail,
+        type_=PROBLEM_TYPE_BASE + "unauthorized",
+        headers={"WWW-Authenticate": 'Bearer realm="helhet"'},
+    )
+
+
+def get_principal(request: Request, engine: EngineDep) -> Principal:
+    """The authenticated caller, from `Authorization: Bearer <token>`."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+    with engine.connect() as conn:
+        principal = authenticate(conn, token.strip())
+    if principal is None:
+        raise _unauthorized("the bearer token is unknown or revoked")
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(*roles: Role | str) -> Callable[[Principal], Principal]:
+    """A dependency that admits only callers holding one of `roles`."""
+    allowed = frozenset(Role(r) for r in roles)
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Problem(
+                403,
+                "Forbidden",
+                f"this operation needs the role {names}; the client has {principal.role.value}",
+                type_=PROBLEM_TYPE_BASE + "forbidden",
+            )
+        return principal
+
+    return check
+
+
+def require_agency(principal: Principal, agency: str) -> None:
+    """An agency client may act only as its own agency."""
+    if principal.role is Role.AGENCY and principal.agency != agency:
+        raise Problem(
+            403,
+            "Forbidden",
+            f"the client is bound to agency {principal.agency!r}, not {agency!r}",
+            type_=PROBLEM_TYPE_BASE + "forbidden",
+            pointer="path:agency",
+        )

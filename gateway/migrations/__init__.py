@@ -1,0 +1,1 @@
+"""Alembic migrations for every table of helhet (gateway, consent, audit): one history."""

@@ -1,0 +1,114 @@
+"""RFC 9457 problem+json: one exception type for the routers, and the handlers that render it.
+
+Validation errors name the offending field as a JSON Pointer (`errors[].pointer`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_TYPE_BASE = "https://helhet.example/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """Raise from a router to answer with problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str | None = None,
+        pointer: str | None = None,
+        errors: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type_ = type_ or "about:blank"
+        self.pointer = pointer
+        self.errors = list(errors or [])
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type_, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        errors = self.errors
+        if self.pointer and not errors:
+            errors = [{"pointer": self.pointer, "detail": self.detail or self.title}]
+        if errors:
+            body["errors"] = errors
+        body.update(self.extra)
+        return body
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=MEDIA_TYPE,
+    )
+
+
+def pointer_from_loc(loc: Sequence[str | int]) -> str:
+    """A pydantic error location as a JSON Pointer into the request body (or a parameter)."""
+    parts = list(loc)
+    if parts and parts[0] in ("body",):
+        parts = parts[1:]
+    elif parts and parts[0] in ("query", "path", "header"):
+        return f"{parts[0]}:{'.'.join(str(p) for p in parts[1:])}"
+    escaped = [str(p).replace("~", "~0").replace("/", "~1") for p in parts]
+    return "/" + "/".join(escaped) if escaped else ""
+
+
+def validation_problem(errors: Sequence[Any], *, status: int = 422) -> Problem:
+    items = [
+        {
+            "pointer": pointer_from_loc(e["loc"]),
+            "detail": str(e["msg"]).removeprefix("Value error, "),
+        }
+        for e in errors
+    ]
+    first = items[0] if items else {"pointer": "", "detail": "invalid request"}
+    return Problem(
+        status,
+        "Invalid request",
+        f"{first['pointer'] or 'the body'}: {first['detail']}",
+        type_=PROBLEM_TYPE_BASE + "validation",
+        errors=items,
+    )
+
+
+def install(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(validation_problem(exc.errors()), request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        problem = Problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
+        return problem_response(problem, request.url.path)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

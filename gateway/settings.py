@@ -1,0 +1,192 @@
+"""The one typed Settings object: a municipality's TOML file (HELHET_CONFIG) + HELHET_* overrides.
+
+Built once at start-up (`load_settings`) and passed down; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from gateway.errors import ConfigError
+
+CONFIG_ENV = "HELHET_CONFIG"
+DEFAULT_AGE_RULES: dict[str, dict[str, int]] = {
+    "NO": {"default": 18, "health": 16},
+    "DK": {"default": 18, "health": 15},
+}
+
+
+class AgencyConfig(BaseModel):
+    """An agency's name in reports, and its public key file (default: in agency_keys_dir)."""
+
+    name: str
+    public_key_file: Path | None = None
+
+
+class StatutoryBasisConfig(BaseModel):
+    """A duty or right to share set by law, as configured for this municipality."""
+
+    id: Annotated[str, Field(min_length=1)]
+    law: str
+    section: str
+    description: str
+    sources: list[str]
+    recipients: list[str]
+    categories: list[str]
+    purpose: str = "family_plan"
+
+
+class Settings(BaseSettings):
+    """Everything an instance is configured by; see docs/operations.md for each key."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HELHET_", extra="forbid", case_sensitive=False, validate_default=True
+    )
+
+    config_file: Path | None = None
+    municipality: Annotated[str, Field(pattern=r"^[0-9]{3,4}$")]
+    municipality_name: str = ""
+    jurisdiction: Literal["NO", "DK"] = "NO"
+    environment: Literal["production", "test"] = "production"
+
+    database_url: str = "sqlite:///helhet.db"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_partitions: Annotated[int, Field(ge=1, le=1000)] = 3
+    kafka_replication_factor: Annotated[int, Field(ge=1, le=10)] = 1
+
+    allow_synthetic_ids: bool = False
+    demo_keys: bool = False
+
+    signing_key_file: Path = Path("keys/gateway-signing.pem")
+    pseudonym_key_file: Path = Path("keys/pseudonym.key")
+    agency_keys_dir: Path = Path("agency-keys")
+
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    max_items_per_record: Annotated[int, Field(ge=1)] = 1000
+
+    relay_enabled: bool = True
+    relay_poll_interval: Annotated[float, Field(gt=0)] = 0.5
+    relay_batch_size: Annotated[int, Field(ge=1, le=10000)] = 200
+    data_key_rotation_seconds: Annotated[int, Field(ge=60, le=3600)] = 3600
+    checkpoint_interval_seconds: Annotated[int, Field(ge=1)] = 300
+
+    agencies: dict[str, AgencyConfig] = Field(default_factory=dict)
+    age_of_self_determination: dict[str, int] = Field(default_factory=dict)
+    statutory_bases: list[StatutoryBasisConfig] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_path_from(init_settings)
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @field_validator("age_of_self_determination")
+    @classmethod
+    def _ages(cls, value: dict[str, int]) -> dict[str, int]:
+        for domain, age in value.items():
+            if not 10 <= age <= 25:
+                raise ValueError(f"age for {domain!r} must be between 10 and 25")
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_and_check(self) -> Settings:
+        base = self.config_file.parent if self.config_file else Path.cwd()
+        for name in ("signing_key_file", "pseudonym_key_file", "agency_keys_dir"):
+            value: Path = getattr(self, name)
+            if not value.is_absolute():
+                object.__setattr__(self, name, (base / value).resolve())
+        if self.database_url.startswith("sqlite:///") and not self.database_url.startswith(
+            "sqlite:////"
+        ):
+            relative = self.database_url.removeprefix("sqlite:///")
+            if relative and relative != ":memory:":
+                object.__setattr__(self, "database_url", f"sqlite:///{(base / relative).resolve()}")
+        if self.environment == "production":
+            if self.allow_synthetic_ids:
+                raise ValueError(
+                    "allow_synthetic_ids: synthetic identifiers are test-only and refused when "
+                    "environment = 'production'"
+                )
+            if self.demo_keys:
+                raise ValueError(
+                    "demo_keys: generated demo keys are test-only and refused when "
+                    "environment = 'production'"
+                )
+        return self
+
+    @property
+    def origin(self) -> str:
+        """The disclosure log's origin line (C2SP tlog-checkpoint)."""
+        return f"helhet/{self.municipality}"
+
+    def topic(self, agency: str) -> str:
+        return f"helhet.{self.municipality}.{agency}"
+
+    def age_rules(self) -> dict[str, int]:
+        """Age of self-determination per category domain ('default' for the rest)."""
+        rules = dict(DEFAULT_AGE_RULES[self.jurisdiction])
+        rules.update(self.age_of_self_determination)
+        return rules
+
+    def agency_name(self, agency: str) -> str:
+        config = self.agencies.get(agency)
+        return config.name if config else agency
+
+    def agency_public_key_file(self, agency: str) -> Path:
+        config = self.agencies.get(agency)
+        if config and config.public_key_file:
+            path = config.public_key_file
+            return path if path.is_absolute() else self.agency_keys_dir / path
+        return self.agency_keys_dir / f"{agency}.pub.pem"
+
+
+def _config_path_from(init_settings: PydanticBaseSettingsSource) -> Path | None:
+    explicit = init_settings().get("config_file")
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else None
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the Settings once; an invalid configuration raises ConfigError naming the key."""
+    path = Path(config_file) if config_file else None
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = Path(os.environ[CONFIG_ENV])
+    if path is not None:
+        path = path.resolve()
+        if not path.is_file():
+            raise ConfigError(CONFIG_ENV, f"configuration file {path} does not exist")
+        overrides["config_file"] = path
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if not key:  # a check across keys names its key first: "key: message"
+            key, _, message = message.partition(": ")
+        if len(exc.errors()) > 1:
+            message += f" (and {len(exc.errors()) - 1} more problem(s))"
+        raise ConfigError(key, message) from None
