@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, problem+json handlers, start-up checks and background work.
+"""The FastAPI application: routers, problem+json handlers, start-up checks and the relay.
 
 `create_app(instance)` is what `helhet serve` runs under uvicorn.
 """
@@ -12,7 +12,8 @@ from fastapi import FastAPI
 
 from gateway import migrate, problems
 from gateway.context import Instance
-from gateway.routers import health
+from gateway.routers import families, health, keys, records
+from gateway.services import Services
 
 API_DESCRIPTION = (
     "Interagency data exchange for one family plan: agencies post records in their native "
@@ -21,11 +22,34 @@ API_DESCRIPTION = (
 )
 
 
-def create_app(instance: Instance) -> FastAPI:
+def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
+    """The app; with `relay` (default: the relay_enabled setting) the outbox relay runs inside."""
+    services = Services(instance)
+    run_relay = instance.settings.relay_enabled if relay is None else relay
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate.check_current(instance.engine)
-        yield
+        services.load()
+        relay_thread = None
+        if run_relay:
+            from gateway.publisher import KafkaPublisher
+            from gateway.relay import Relay, RelayThread
+
+            relay_thread = RelayThread(
+                Relay(services, KafkaPublisher(instance.settings.kafka_bootstrap_servers))
+            )
+            app.state.relay = relay_thread.relay
+            instance.readiness_probes["relay"] = lambda: (
+                relay_thread.relay.last_error is None,
+                relay_thread.relay.last_error or "",
+            )
+            relay_thread.start()
+        try:
+            yield
+        finally:
+            if relay_thread is not None:
+                relay_thread.stop()
 
     app = FastAPI(
         title=f"helhet — {instance.settings.municipality_name or instance.settings.municipality}",
@@ -34,6 +58,13 @@ def create_app(instance: Instance) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.instance = instance
+    app.state.services = services
     problems.install(app)
-    app.include_router(health.router)
+    for router in (
+        health.router,
+        keys.router,
+        families.router,
+        records.router,
+    ):
+        app.include_router(router)
     return app

@@ -236,6 +236,54 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     )
 
 
+@cli.command()
+@click.option("--once", is_flag=True, help="Publish what is waiting, then exit.")
+@click.pass_context
+def relay(ctx: click.Context, once: bool) -> None:
+    """Publish the outbox to Kafka (standalone; `serve` runs one inside too).
+
+    Several relays may run against one PostgreSQL database: no message is published twice.
+    """
+    import signal
+    import threading
+
+    from gateway.publisher import KafkaPublisher
+    from gateway.relay import Relay
+    from gateway.services import Services
+
+    instance = load_instance(ctx)
+    migrate.check_current(instance.engine)
+    services = Services(instance)
+    services.load()
+    worker = Relay(services, KafkaPublisher(instance.settings.kafka_bootstrap_servers))
+    if once:
+        total = 0
+        while True:
+            stats = worker.run_once()
+            total += stats.delivered
+            if stats.worked == 0 or stats.failed:
+                break
+        click.echo(f"delivered {total}")
+        worker.publisher.close()
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo(f"relaying to {instance.settings.kafka_bootstrap_servers} (Ctrl-C stops)")
+    worker.run(stop)
+
+
+def _add_commands() -> None:
+    from gateway.commands import audit_cmd, receive, translate
+
+    cli.add_command(translate.command)
+    cli.add_command(receive.command)
+    cli.add_command(audit_cmd.group)
+
+
+_add_commands()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from gateway.clients import Principal, Role, authenticate
 from gateway.context import Instance
 from gateway.problems import PROBLEM_TYPE_BASE, Problem
+from gateway.services import Services
 from gateway.settings import Settings
 
 
@@ -47,6 +48,14 @@ def _unauthorized(detail: str) -> Problem:
         type_=PROBLEM_TYPE_BASE + "unauthorized",
         headers={"WWW-Authenticate": 'Bearer realm="helhet"'},
     )
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def get_principal(request: Request, engine: EngineDep) -> Principal:

@@ -20,9 +20,11 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def target_metadata() -> list[sa.MetaData]:
     """Every MetaData whose tables the migrations manage."""
+    from audit import tables as audit_tables
+    from consent import tables as consent_tables
     from gateway import tables
 
-    return [tables.metadata]
+    return [tables.metadata, consent_tables.metadata, audit_tables.metadata]
 
 
 def alembic_config() -> Config:
@@ -38,6 +40,27 @@ def head_revision() -> str | None:
 def current_revision(engine: sa.Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def autogenerate(message: str, rev_id: str) -> None:
+    """Developers: write a new revision from the difference between head and the tables."""
+    import tempfile
+
+    from gateway.database import create_engine
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_engine(f"sqlite:///{tmp}/autogen.db")
+        upgrade(engine)
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            script = command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
+        engine.dispose()
+    # Alembic renders dialect types' arguments without their module prefix.
+    for revision in script if isinstance(script, list) else [script]:
+        if revision is not None:
+            path = Path(revision.path)
+            path.write_text(path.read_text().replace("astext_type=Text()", "astext_type=sa.Text()"))
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:

@@ -17,13 +17,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from consent.models import StatutoryBasis
+from consent.rules import DEFAULT_OVERRIDES, AgeRules
 from gateway.errors import ConfigError
 
 CONFIG_ENV = "HELHET_CONFIG"
-DEFAULT_AGE_RULES: dict[str, dict[str, int]] = {
-    "NO": {"default": 18, "health": 16},
-    "DK": {"default": 18, "health": 15},
-}
 
 
 class AgencyConfig(BaseModel):
@@ -31,19 +29,6 @@ class AgencyConfig(BaseModel):
 
     name: str
     public_key_file: Path | None = None
-
-
-class StatutoryBasisConfig(BaseModel):
-    """A duty or right to share set by law, as configured for this municipality."""
-
-    id: Annotated[str, Field(min_length=1)]
-    law: str
-    section: str
-    description: str
-    sources: list[str]
-    recipients: list[str]
-    categories: list[str]
-    purpose: str = "family_plan"
 
 
 class Settings(BaseSettings):
@@ -84,7 +69,7 @@ class Settings(BaseSettings):
 
     agencies: dict[str, AgencyConfig] = Field(default_factory=dict)
     age_of_self_determination: dict[str, int] = Field(default_factory=dict)
-    statutory_bases: list[StatutoryBasisConfig] = Field(default_factory=list)
+    statutory_bases: list[StatutoryBasis] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(
@@ -143,11 +128,17 @@ class Settings(BaseSettings):
     def topic(self, agency: str) -> str:
         return f"helhet.{self.municipality}.{agency}"
 
-    def age_rules(self) -> dict[str, int]:
-        """Age of self-determination per category domain ('default' for the rest)."""
-        rules = dict(DEFAULT_AGE_RULES[self.jurisdiction])
-        rules.update(self.age_of_self_determination)
-        return rules
+    def age_rules(self) -> AgeRules:
+        """Ages of self-determination: the built-in ones, with this instance's overrides.
+
+        `[age_of_self_determination]` maps a category domain (health, education, …) or
+        `default` to an age, for this instance's jurisdiction.
+        """
+        configured = dict(self.age_of_self_determination)
+        default = configured.pop("default", 18)
+        overrides = dict(DEFAULT_OVERRIDES)
+        overrides.update({(self.jurisdiction, domain): age for domain, age in configured.items()})
+        return AgeRules(default=default, overrides=overrides)
 
     def agency_name(self, agency: str) -> str:
         config = self.agencies.get(agency)

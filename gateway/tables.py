@@ -28,3 +28,78 @@ clients = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+families = sa.Table(
+    "gateway_families",
+    metadata,
+    sa.Column("family_id", sa.String(40), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+)
+
+# One row per (family, member): routing looks families up by person.
+family_members = sa.Table(
+    "gateway_family_members",
+    metadata,
+    sa.Column(
+        "family_id",
+        sa.String(40),
+        sa.ForeignKey("gateway_families.family_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("person_id", sa.String(11), primary_key=True),
+    sa.Column("birth_date", sa.Date, nullable=False),
+    sa.Column("guardians", sa.JSON, nullable=False),
+    sa.Index("ix_gateway_family_members_person_id", "person_id"),
+)
+
+# What an agency posted: for idempotency (same key + same body -> same answer). No content.
+records = sa.Table(
+    "gateway_records",
+    metadata,
+    sa.Column("record_id", sa.String(40), primary_key=True),
+    sa.Column("agency", sa.String(40), nullable=False),
+    sa.Column("client_id", sa.String(40), nullable=False),
+    sa.Column("idempotency_key", sa.String(200), nullable=True),
+    sa.Column("body_sha256", sa.String(64), nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("agency", "idempotency_key", name="uq_gateway_records_idempotency"),
+)
+
+# Sealed messages waiting for (or done with) publication. The envelope is deleted once the broker
+# acknowledged it; the row stays as the record of where it went.
+outbox = sa.Table(
+    "gateway_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # plan_update | withdrawal
+    # pending | in_flight | delivered | withheld
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("family_id", sa.String(40), nullable=False),
+    sa.Column("recipient", sa.String(40), nullable=False),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("topic", sa.String(250), nullable=False),
+    sa.Column("subject", sa.String(11), nullable=True),  # cleared once delivered or withheld
+    sa.Column("categories", sa.JSON, nullable=False),
+    sa.Column("purpose", sa.String(100), nullable=False),
+    sa.Column("basis", sa.String(200), nullable=True),
+    sa.Column("consent_id", sa.String(64), nullable=True),
+    sa.Column("record_id", sa.String(40), nullable=True),
+    sa.Column("disclosure_index", sa.BigInteger, nullable=False),
+    sa.Column("payload_sha256", sa.String(64), nullable=False),
+    sa.Column("envelope", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("kafka_partition", sa.Integer, nullable=True),
+    sa.Column("kafka_offset", sa.BigInteger, nullable=True),
+    sa.Index("ix_gateway_outbox_status_id", "status", "id"),
+    sa.Index("ix_gateway_outbox_family_status", "family_id", "status"),
+    sa.Index("ix_gateway_outbox_consent_id", "consent_id"),
+)

@@ -46,7 +46,19 @@ def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("HELHET_CONFIG", str(config))
     settings = load_settings()
     assert settings.municipality == "101"
-    assert settings.age_rules() == {"default": 18, "health": 15}
+    rules = settings.age_rules()
+    assert rules.age_for("DK", "health") == 15
+    assert rules.age_for("DK", "education") == 18
+    assert rules.age_for("NO", "health") == 16
+
+
+def test_age_overrides(tmp_path: Path) -> None:
+    config = _write(
+        tmp_path, 'municipality = "0301"\n[age_of_self_determination]\ndefault = 17\nhealth = 15\n'
+    )
+    rules = load_settings(config).age_rules()
+    assert rules.age_for("NO", "health") == 15
+    assert rules.age_for("NO", "housing") == 17
 
 
 @pytest.mark.parametrize(

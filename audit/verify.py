@@ -1,0 +1,460 @@
+"""Whole-log verification: recompute the Merkle tree from the stored entries in one pass and
+check every leaf hash, stored subtree hash, query column, the head and every checkpoint.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from audit import merkle
+from audit.checkpoint import Checkpoint, verify_checkpoint
+from audit.entries import categories_json
+from audit.errors import InvalidCheckpoint
+from audit.merkle import HASH_SIZE
+from audit.tables import audit_checkpoints, audit_entries, audit_head
+
+MAX_PROBLEMS = 1000
+_BATCH = 20_000
+
+# Problem kinds.
+CHANGED = "changed"  # an entry's content differs from what was hashed / signed
+REMOVED = "removed"  # an entry is missing
+INSERTED = "inserted"  # an entry was slipped in (its index is claimed twice)
+REORDERED = "reordered"  # an entry sits at another index than the one it was logged at
+HEAD = "head"  # the head row disagrees with the entries
+CHECKPOINT_FORGED = "checkpoint_forged"  # bad or missing signature, malformed note
+CHECKPOINT_INCONSISTENT = "checkpoint_inconsistent"  # signed, but not a prefix of this log
+
+_COLUMNS = (
+    ("recorded_at", "recorded_at"),
+    ("event_type", "event_type"),
+    ("source", "source"),
+    ("recipient", "recipient"),
+    ("subject", "subject_pseudonym"),
+    ("outcome", "outcome"),
+    ("message_id", "message_id"),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    message: str
+    index: int | None = None
+    last_index: int | None = None
+    checkpoint: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "index": self.index,
+            "last_index": self.last_index,
+            "checkpoint": self.checkpoint,
+        }
+
+
+@dataclass
+class VerifyReport:
+    """What `verify_log` found; `ok` only if there is no problem at all."""
+
+    entries: int = 0
+    head_size: int = 0
+    root: bytes = merkle.EMPTY_ROOT
+    checkpoints_checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problems_omitted: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, problem: Problem) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+        else:
+            self.problems_omitted += 1
+
+    def indexes(self, kind: str | None = None) -> list[int]:
+        return [p.index for p in self.problems if p.index is not None and kind in (None, p.kind)]
+
+    def summary(self) -> str:
+        head = (
+            f"{self.entries} entries, head size {self.head_size}, "
+            f"{self.checkpoints_checked} checkpoints checked"
+        )
+        if self.ok:
+            return f"OK: {head}; root {self.root.hex()}"
+        lines = [f"FAILED: {head}; {len(self.problems) + self.problems_omitted} problems"]
+        lines += [f"  [{p.kind}] {p.message}" for p in self.problems]
+        if self.problems_omitted:
+            lines.append(f"  … and {self.problems_omitted} more")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head_size": self.head_size,
+            "root": self.root.hex(),
+            "checkpoints_checked": self.checkpoints_checked,
+            "problems": [p.as_dict() for p in self.problems],
+            "problems_omitted": self.problems_omitted,
+        }
+
+
+class _Intervals:
+    """Disjoint, sorted [start, end) intervals of entries already reported as bad."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, start: int, end: int) -> None:
+        i = bisect.bisect_right(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self.starts, end)
+        return any(self.ends[j] > start for j in range(max(0, i - 2), i))
+
+
+@dataclass
+class _Misplaced:
+    row: int
+    claimed: int
+
+
+def _claimed_index(leaf: bytes) -> int | None:
+    """The index a canonical leaf was logged at, without parsing the whole leaf.
+
+    In RFC 8785 key order every key after the top-level "index" has a string or number value,
+    so the last '"index":' in the bytes is the top-level one (a nested "index" in details comes
+    earlier). A leaf that is not canonical fails its hash check anyway.
+    """
+    pos = leaf.rfind(b'"index":')
+    if pos < 0:
+        return None
+    end = leaf.find(b",", pos)
+    digits = leaf[pos + 8 : end]
+    return int(digits) if digits.isdigit() else None
+
+
+def _column_mismatches(conn: sa.Connection) -> dict[int, str]:
+    """{index: first column that differs from its leaf}, found by the database's own JSON
+    functions (fast); falls back to parsing every leaf in Python if the database refuses
+    (e.g. a leaf that is not JSON at all)."""
+    c = audit_entries.c
+    if conn.dialect.name == "postgresql":
+        # No JSON parsing (5 µs a row in PostgreSQL): every top-level '"key":' occurs once in a
+        # canonical leaf (details may not reuse entry field names) and a JSON string ends at
+        # its first unescaped quote, so the column matches iff '"key":<column as JSON>' is a
+        # substring of the leaf.
+        needles = [
+            sa.literal(f'"{key}":')
+            + sa.func.coalesce(sa.cast(sa.func.to_json(c[col]), sa.Text), "null")
+            for col, key in _COLUMNS
+        ]
+        needles.append(sa.literal('"categories":') + c.categories)
+        differs = [
+            sa.func.position(sa.func.convert_to(needle, "UTF8").op("IN")(c.leaf)) == 0
+            for needle in needles
+        ]
+        stmt = sa.select(c.idx).where(sa.or_(*differs))
+    elif conn.dialect.name == "sqlite":
+        text = sa.cast(c.leaf, sa.Text)
+        differs = [
+            c[col].is_distinct_from(sa.func.json_extract(text, f"$.{key}"))
+            for col, key in [*_COLUMNS, ("categories", "categories")]
+        ]
+        valid = sa.func.json_valid(text) == 1
+        stmt = sa.select(c.idx).where(sa.case((valid, sa.or_(*differs)), else_=sa.true()))
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        return _column_mismatches_python(conn)
+    try:
+        with conn.begin_nested():
+            bad = conn.execute(stmt).scalars().all()
+    except sa.exc.DBAPIError:
+        return _column_mismatches_python(conn)
+    return _column_mismatches_python(conn, bad) if bad else {}
+
+
+def _column_mismatches_python(
+    conn: sa.Connection, only: Sequence[int] | None = None
+) -> dict[int, str]:
+    c = audit_entries.c
+    stmt = sa.select(c.idx, c.leaf, c.categories, *(c[col] for col, _ in _COLUMNS))
+    if only is not None:
+        stmt = stmt.where(c.idx.in_(list(only)))
+    out: dict[int, str] = {}
+    for row in conn.execution_options(yield_per=_BATCH).execute(stmt):
+        try:
+            doc = json.loads(bytes(row[1]))
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            out[int(row[0])] = "leaf"
+            continue
+        for pos, (col, key) in enumerate(_COLUMNS, start=3):
+            if row[pos] != doc.get(key):
+                out[int(row[0])] = col
+                break
+        else:
+            if row[2] != categories_json(doc.get("categories")):
+                out[int(row[0])] = "categories"
+    return out
+
+
+def _label_checkpoint(ident: str, cp: Checkpoint) -> str:
+    return f"{ident} (size {cp.size})"
+
+
+def verify_log(
+    conn: sa.Connection,
+    public_key: Ed25519PublicKey,
+    origin: str,
+    checkpoints: Sequence[str] = (),
+) -> VerifyReport:
+    """Recompute everything from the stored entries and report precisely what does not match.
+
+    `checkpoints` are signed checkpoint notes saved elsewhere (by a witness, an agency, a
+    privacy officer); each must verify with `public_key` as `origin` and match the log.
+    """
+    report = VerifyReport()
+    head_row = conn.execute(
+        sa.select(audit_head.c.size, audit_head.c.root).where(audit_head.c.id == 1)
+    ).first()
+    report.head_size = int(head_row.size) if head_row else 0
+
+    # Checkpoints first: their sizes are where the streaming pass records roots.
+    signed: list[tuple[str, Checkpoint]] = []
+    stored_rows = conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.id)).all()
+    for row in stored_rows:
+        ident = f"checkpoint #{row.id}"
+        report.checkpoints_checked += 1
+        try:
+            cp = verify_checkpoint(str(row.note), public_key, origin)
+        except InvalidCheckpoint as exc:
+            report.add(Problem(CHECKPOINT_FORGED, f"{ident} is forged: {exc}", checkpoint=ident))
+            continue
+        if int(row.size) != cp.size or bytes(row.root) != cp.root:
+            report.add(
+                Problem(
+                    CHECKPOINT_INCONSISTENT,
+                    f"{ident}: its size/root columns differ from its signed note",
+                    checkpoint=ident,
+                )
+            )
+        signed.append((ident, cp))
+    for number, note in enumerate(checkpoints, start=1):
+        ident = f"given checkpoint {number}"
+        report.checkpoints_checked += 1
+        try:
+            cp = verify_checkpoint(note, public_key, origin)
+        except InvalidCheckpoint as exc:
+            report.add(Problem(CHECKPOINT_FORGED, f"{ident} is forged: {exc}", checkpoint=ident))
+            continue
+        signed.append((ident, cp))
+    wanted_sizes = {cp.size for _, cp in signed} | {report.head_size}
+
+    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+    bad = _Intervals()
+    misplaced: list[_Misplaced] = []
+    claims: dict[int, int] = {}
+    row_gaps: list[tuple[int, int]] = []
+    frontier: list[tuple[int, bytes]] = []
+    count = 0
+    expected_row = 0
+    sha256 = hashlib.sha256
+    node_hash = merkle.node_hash
+
+    changed_columns = _column_mismatches(conn)
+    stmt = sa.select(
+        audit_entries.c.idx,
+        audit_entries.c.leaf,
+        audit_entries.c.leaf_hash,
+        audit_entries.c.nodes,
+    ).order_by(audit_entries.c.idx)
+    result = conn.execution_options(yield_per=_BATCH).execute(stmt)
+    for idx, raw_leaf, stored_hash, raw_nodes in result:
+        leaf = bytes(raw_leaf)
+        if idx != expected_row:
+            row_gaps.append((expected_row, idx))
+            report.add(
+                Problem(
+                    REMOVED,
+                    f"entries {expected_row}..{idx - 1} are missing (no rows with those indexes)"
+                    if idx - expected_row > 1
+                    else f"entry {expected_row} is missing (no row with that index)",
+                    index=expected_row,
+                    last_index=idx - 1,
+                )
+            )
+        expected_row = idx + 1
+
+        h = sha256(b"\x00" + leaf).digest()
+        problem: str | None = None
+        if stored_hash != h:
+            problem = f"entry {idx} was changed: its leaf no longer matches its stored hash"
+        claimed = _claimed_index(leaf)
+        if claimed is None:
+            problem = problem or f"entry {idx} was changed: its leaf is not a log entry"
+        else:
+            claims[claimed] = claims.get(claimed, 0) + 1
+            if claimed != idx:
+                misplaced.append(_Misplaced(idx, claimed))
+                bad.add(count, count + 1)
+        if problem is None and idx in changed_columns:
+            problem = (
+                f"entry {idx} was changed: column {changed_columns[idx]} differs from the "
+                "signed leaf"
+            )
+        if problem is not None:
+            report.add(Problem(CHANGED, problem, index=idx))
+            bad.add(count, count + 1)
+
+        # Recompute the subtrees this leaf completes and compare with the stored ones.
+        frontier.append((0, h))
+        nodes = bytes(raw_nodes) if idx == count else None
+        completed = 0
+        while len(frontier) >= 2 and frontier[-1][0] == frontier[-2][0]:
+            level, right = frontier.pop()
+            _, left = frontier.pop()
+            parent = node_hash(left, right)
+            frontier.append((level + 1, parent))
+            completed += 1
+            if nodes is not None and nodes[level * HASH_SIZE : (level + 1) * HASH_SIZE] != parent:
+                start = count + 1 - (2 << level)
+                if not bad.overlaps(start, count + 1):
+                    report.add(
+                        Problem(
+                            CHANGED,
+                            f"an entry in {start}..{count} was changed and its leaf hash "
+                            f"rewritten: the stored hash of that subtree (kept in row {idx}) "
+                            "no longer matches",
+                            index=start,
+                            last_index=count,
+                        )
+                    )
+                    bad.add(start, count + 1)
+        if (
+            nodes is not None
+            and len(nodes) != completed * HASH_SIZE
+            and not bad.overlaps(count, count + 1)
+        ):
+            report.add(
+                Problem(CHANGED, f"entry {idx} was changed: its stored subtree hashes", index=idx)
+            )
+            bad.add(count, count + 1)
+        count += 1
+        if count in wanted_sizes:
+            roots[count] = merkle.fold([hh for _, hh in frontier])
+
+    report.entries = count
+    report.root = roots.get(count) or merkle.fold([hh for _, hh in frontier])
+
+    _classify_misplaced(report, misplaced, claims, count, row_gaps)
+
+    # The head row. A size mismatch already explained by a removal or insertion above is
+    # reported without an index of its own.
+    explained = {p.kind for p in report.problems} & {REMOVED, INSERTED}
+    if head_row is None and count:
+        report.add(Problem(HEAD, "the audit_head row is missing"))
+    elif head_row is not None:
+        if report.head_size > count:
+            report.add(
+                Problem(
+                    REMOVED,
+                    f"the head records {report.head_size} entries but {count} rows are stored"
+                    + ("" if explained else f": entries from {count} on were removed"),
+                    index=None if explained else count,
+                    last_index=None if explained else report.head_size - 1,
+                )
+            )
+        elif report.head_size < count:
+            report.add(
+                Problem(
+                    INSERTED,
+                    f"{count} rows are stored but the head records {report.head_size} entries"
+                    + ("" if explained else ": rows beyond it were inserted outside append"),
+                    index=None if explained else report.head_size,
+                    last_index=None if explained else count - 1,
+                )
+            )
+        elif bytes(head_row.root) != report.root:
+            report.add(Problem(HEAD, "the head's root differs from the recomputed root"))
+
+    # Every signed checkpoint must be the root of a prefix of the stored entries.
+    for ident, cp in signed:
+        if cp.size > count:
+            report.add(
+                Problem(
+                    REMOVED,
+                    f"{_label_checkpoint(ident, cp)} attests {cp.size} entries but only {count} "
+                    "are stored" + ("" if explained else f": entries from {count} on were removed"),
+                    index=None if explained else count,
+                    last_index=None if explained else cp.size - 1,
+                    checkpoint=ident,
+                )
+            )
+        elif roots.get(cp.size) != cp.root:
+            report.add(
+                Problem(
+                    CHECKPOINT_INCONSISTENT,
+                    f"{_label_checkpoint(ident, cp)} is inconsistent with the stored entries: "
+                    f"the first {cp.size} entries do not hash to its root",
+                    checkpoint=ident,
+                )
+            )
+    return report
+
+
+def _classify_misplaced(
+    report: VerifyReport,
+    misplaced: list[_Misplaced],
+    claims: dict[int, int],
+    count: int,
+    row_gaps: list[tuple[int, int]],
+) -> None:
+    """Name removed, inserted and reordered entries from rows whose leaf claims another index."""
+    if not misplaced:
+        return
+    gap_indexes = {i for start, end in row_gaps for i in range(start, end)}
+    top = max(claims) + 1 if claims else count
+    missing = [i for i in range(top) if i not in claims and i not in gap_indexes]
+    duplicated = sorted(i for i, n in claims.items() if n > 1)
+    for i in missing:
+        report.add(Problem(REMOVED, f"entry {i} was removed (no row holds it)", index=i))
+    for i in duplicated:
+        report.add(
+            Problem(
+                INSERTED,
+                f"an entry was inserted at index {i}: {claims[i]} rows claim index {i} "
+                "and the entries after it were shifted",
+                index=i,
+            )
+        )
+    # A misplaced row is explained by a removal or insertion before it (a shift); others are
+    # reordered.
+    for m in misplaced:
+        removed_before = bisect.bisect_left(missing, m.claimed)
+        inserted_before = bisect.bisect_right(duplicated, m.row)
+        if m.claimed - removed_before + inserted_before == m.row:
+            continue
+        report.add(
+            Problem(
+                REORDERED,
+                f"entry {m.row} was reordered: the row at index {m.row} holds the entry "
+                f"logged as index {m.claimed}",
+                index=m.row,
+            )
+        )

@@ -1,0 +1,380 @@
+"""Records in -> routing -> one consent decision per (subject, recipient, category) -> minimise ->
+seal -> ONE transaction: disclosure and refusal entries, outbox rows and the record's answer.
+
+The relay (gateway/relay.py) publishes the outbox; nothing reaches Kafka without its entry here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+
+from adapters.registry import translate
+from audit import log as audit_log
+from audit.entries import Entry, EntryType
+from consent.models import Decision
+from consent.rules import PersonFacts
+from gateway import families
+from gateway.errors import GatewayError
+from gateway.sealing import encode_envelope, envelope_sha256, seal
+from gateway.services import Services
+from gateway.tables import outbox, records
+from schemas import PlanItem, PlanUpdate
+
+PURPOSE = "family_plan"
+NO_RECIPIENT_KEY = "no_recipient_key"
+
+
+class RecordError(GatewayError):
+    """A record the gateway refuses before anything is stored."""
+
+    status = 422
+
+    def __init__(self, message: str, *, pointer: str | None = None, status: int = 422) -> None:
+        super().__init__(message)
+        self.pointer = pointer
+        self.status = status
+
+
+class IdempotencyConflict(RecordError):
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key {key!r} was used before with a different body",
+            pointer="header:Idempotency-Key",
+            status=409,
+        )
+
+
+class Route(BaseModel):
+    family_id: str
+    recipient: str
+    disclosed: list[str]
+    withheld: list[str]
+
+
+class RecordAnswer(BaseModel):
+    """The 202 answer to POST /v1/records/{agency}."""
+
+    record_id: str
+    updates: int
+    routes: list[Route]
+
+
+@dataclass
+class _RouteAcc:
+    disclosed: set[str] = field(default_factory=set)
+    withheld: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Message:
+    """One sealed message: items of one update about one subject, to one recipient, one basis."""
+
+    update: PlanUpdate
+    family_id: str
+    recipient: str
+    subject: str
+    decision: Decision
+    items: list[PlanItem]
+
+
+@dataclass
+class _Refusal:
+    family_id: str
+    recipient: str
+    subject: str
+    reason: str
+    basis: str | None
+    categories: list[str]
+
+
+def _sorted_unique(values: list[str] | set[str]) -> list[str]:
+    return sorted(set(values))
+
+
+def _decide(
+    services: Services,
+    conn: sa.Connection,
+    updates: list[PlanUpdate],
+    agency: str,
+    now: dt.datetime,
+) -> tuple[list[_Message], list[_Refusal], dict[tuple[str, str], _RouteAcc]]:
+    messages: list[_Message] = []
+    refusals: list[_Refusal] = []
+    routes: dict[tuple[str, str], _RouteAcc] = {}
+    today = now.astimezone(dt.UTC).date()
+    facts_cache: dict[str, PersonFacts | None] = {}
+    for update in updates:
+        for subject in update.subjects:
+            enrolments = families.enrolments(conn, subject, today)
+            if not enrolments:
+                continue
+            if subject not in facts_cache:
+                facts_cache[subject] = families.person_facts(conn, subject)
+            facts = facts_cache[subject]
+            assert facts is not None  # enrolled persons have facts
+            items = [item for item in update.items if item.subject == subject]
+            for enrolment in enrolments:
+                for recipient in enrolment.team:
+                    if recipient == agency:
+                        continue
+                    acc = routes.setdefault((enrolment.family_id, recipient), _RouteAcc())
+                    has_key = services.recipient_keys.get(recipient) is not None
+                    permitted: dict[str, tuple[Decision, list[PlanItem]]] = {}
+                    denied: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+                    for item in items:
+                        decision = services.consents.decide(
+                            subject, agency, recipient, item.category.value, PURPOSE, now, facts
+                        )
+                        if decision.permit and has_key:
+                            basis = decision.basis or ""
+                            permitted.setdefault(basis, (decision, []))[1].append(item)
+                            acc.disclosed.add(item.category.value)
+                        else:
+                            reason = (
+                                decision.reason.value if not decision.permit else NO_RECIPIENT_KEY
+                            )
+                            denied[(reason, decision.basis)].append(item.category.value)
+                            acc.withheld.add(item.category.value)
+                    for decision, chosen in permitted.values():
+                        messages.append(
+                            _Message(
+                                update, enrolment.family_id, recipient, subject, decision, chosen
+                            )
+                        )
+                    for (reason, basis), categories in denied.items():
+                        refusals.append(
+                            _Refusal(
+                                enrolment.family_id,
+                                recipient,
+                                subject,
+                                reason,
+                                basis,
+                                _sorted_unique(categories),
+                            )
+                        )
+    return messages, refusals, routes
+
+
+def forward(
+    services: Services,
+    conn: sa.Connection,
+    updates: list[PlanUpdate],
+    *,
+    agency: str,
+    client: str,
+    record_id: str,
+    now: dt.datetime,
+) -> list[Route]:
+    """Route, decide, minimise and seal `updates` in the caller's transaction.
+
+    Writes the disclosure and refusal entries and the outbox rows; returns the routes.
+    """
+    settings = services.settings
+    services.consents.refresh(conn)
+    messages, refusals, routes = _decide(services, conn, updates, agency, now)
+    if not routes:
+        return []
+
+    size, _ = audit_log.lock_head(conn)
+    entries: list[Entry] = []
+    outbox_rows: list[dict[str, Any]] = []
+    pseudonyms: dict[str, str] = {}
+
+    def pseudonym(person: str) -> str:
+        if person not in pseudonyms:
+            pseudonyms[person] = services.pseudonym(person)
+        return pseudonyms[person]
+
+    for message in messages:
+        index = size + len(entries)
+        message_id = uuid.uuid4().hex
+        payload = message.update.model_copy(update={"items": message.items})
+        recipient_key = services.recipient_keys.get(message.recipient)
+        assert recipient_key is not None  # checked when deciding
+        envelope = seal(
+            payload,
+            message_id=message_id,
+            disclosure_index=index,
+            created_at=now,
+            municipality=settings.municipality,
+            source=agency,
+            recipient=message.recipient,
+            family_id=message.family_id,
+            recipient_public_key=recipient_key,
+            signing_key=services.instance.signing_key,
+            keyring=services.keyring,
+        )
+        data = encode_envelope(envelope)
+        digest = envelope_sha256(data)
+        categories = _sorted_unique([item.category.value for item in message.items])
+        entries.append(
+            Entry(
+                event_type=EntryType.DISCLOSURE,
+                source=agency,
+                recipient=message.recipient,
+                subject_pseudonym=pseudonym(message.subject),
+                categories=categories,
+                purpose=PURPOSE,
+                basis=message.decision.basis,
+                message_id=message_id,
+                payload_sha256=digest,
+                outcome="queued",
+                reason=message.decision.reason.value,
+                client=client,
+                family_id=message.family_id,
+                details={"record_id": record_id, "items": len(message.items)},
+            )
+        )
+        outbox_rows.append(
+            {
+                "message_id": message_id,
+                "kind": "plan_update",
+                "status": "pending",
+                "family_id": message.family_id,
+                "recipient": message.recipient,
+                "source": agency,
+                "topic": settings.topic(message.recipient),
+                "subject": message.subject,
+                "categories": categories,
+                "purpose": PURPOSE,
+                "basis": message.decision.basis,
+                "consent_id": message.decision.consent_id,
+                "record_id": record_id,
+                "disclosure_index": index,
+                "payload_sha256": digest,
+                "envelope": data,
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
+    for refusal in refusals:
+        entries.append(
+            Entry(
+                event_type=EntryType.REFUSAL,
+                source=agency,
+                recipient=refusal.recipient,
+                subject_pseudonym=pseudonym(refusal.subject),
+                categories=refusal.categories,
+                purpose=PURPOSE,
+                basis=refusal.basis,
+                outcome="refused",
+                reason=refusal.reason,
+                client=client,
+                family_id=refusal.family_id,
+                details={"record_id": record_id},
+            )
+        )
+    indexes = audit_log.append(conn, entries, now=now)
+    if indexes[: len(outbox_rows)] != [row["disclosure_index"] for row in outbox_rows]:
+        raise GatewayError("the disclosure log moved while it was locked")  # pragma: no cover
+    if outbox_rows:
+        conn.execute(outbox.insert(), outbox_rows)
+    return [
+        Route(
+            family_id=family_id,
+            recipient=recipient,
+            disclosed=_sorted_unique(acc.disclosed),
+            withheld=_sorted_unique(acc.withheld),
+        )
+        for (family_id, recipient), acc in sorted(routes.items())
+    ]
+
+
+def body_digest(body: bytes, content_type: str) -> str:
+    return hashlib.sha256(content_type.encode() + b"\n" + body).hexdigest()
+
+
+def _stored_answer(conn: sa.Connection, agency: str, key: str, digest: str) -> RecordAnswer | None:
+    row = conn.execute(
+        sa.select(records.c.body_sha256, records.c.response).where(
+            records.c.agency == agency, records.c.idempotency_key == key
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.body_sha256 != digest:
+        raise IdempotencyConflict(key)
+    return RecordAnswer.model_validate(row.response)
+
+
+def accept_record(
+    services: Services,
+    *,
+    agency: str,
+    body: bytes,
+    content_type: str,
+    client_id: str,
+    client_name: str,
+    idempotency_key: str | None,
+    now: dt.datetime,
+) -> RecordAnswer:
+    """The whole of POST /v1/records/{agency}: translate, then forward in one transaction.
+
+    Raises AdapterError (bad body) or RecordError before anything is stored.
+    """
+    settings = services.settings
+    digest = body_digest(body, content_type)
+    engine = services.engine
+    if idempotency_key is not None:
+        with engine.connect() as conn:
+            stored = _stored_answer(conn, agency, idempotency_key, digest)
+        if stored is not None:
+            return stored
+    updates = translate(agency, body, content_type, received_at=now)
+    for number, update in enumerate(updates):
+        if update.source.agency.value != agency:
+            raise RecordError(
+                f"update {number} names source agency {update.source.agency.value!r}; "
+                f"this endpoint takes records from {agency!r}",
+                pointer=f"/{number}/source/agency",
+            )
+    item_count = sum(len(u.items) for u in updates)
+    if item_count > settings.max_items_per_record:
+        raise RecordError(
+            f"the body holds {item_count} items; at most {settings.max_items_per_record}",
+            pointer="",
+            status=413,
+        )
+    record_id = uuid.uuid4().hex
+    try:
+        with engine.begin() as conn:
+            routes = forward(
+                services,
+                conn,
+                updates,
+                agency=agency,
+                client=client_name,
+                record_id=record_id,
+                now=now,
+            )
+            answer = RecordAnswer(record_id=record_id, updates=len(updates), routes=routes)
+            if routes or idempotency_key is not None:
+                conn.execute(
+                    records.insert().values(
+                        record_id=record_id,
+                        agency=agency,
+                        client_id=client_id,
+                        idempotency_key=idempotency_key,
+                        body_sha256=digest,
+                        response=answer.model_dump(mode="json"),
+                        received_at=now,
+                    )
+                )
+    except sa.exc.IntegrityError:
+        # Another request with the same Idempotency-Key committed first: answer as it did.
+        if idempotency_key is None:
+            raise
+        with engine.connect() as conn:
+            stored = _stored_answer(conn, agency, idempotency_key, digest)
+        if stored is None:
+            raise
+        return stored
+    return answer

@@ -1,0 +1,191 @@
+"""Publishing sealed messages to Kafka (kafka-python, acks=all, idempotent) and finding them again.
+
+An interface so the relay's retry logic can be tested with a failing fake; everything end to end
+uses KafkaPublisher against a real broker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from gateway.errors import BrokerUnavailable
+
+log = logging.getLogger("helhet.publisher")
+MESSAGE_ID_HEADER = "helhet-message-id"
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    message_id: str
+    topic: str
+    key: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where the broker stored a message."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class Publisher(Protocol):
+    def publish(self, messages: Sequence[OutMessage]) -> list[Placement | Exception]:
+        """Send in order; one result per message: its placement, or why it failed."""
+
+    def find(
+        self, topic: str, message_ids: set[str], after: Mapping[int, int]
+    ) -> dict[str, Placement]:
+        """Which of `message_ids` are already on `topic` (reading partitions past `after`)."""
+
+    def ensure_topics(self, topics: Iterable[str], partitions: int, replication: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class KafkaPublisher:
+    """The real publisher: one idempotent producer, created lazily, recreated after failures."""
+
+    def __init__(self, bootstrap_servers: str, *, request_timeout_ms: int = 15000) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.request_timeout_ms = request_timeout_ms
+        self._producer: KafkaProducer | None = None
+
+    def _get_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            try:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self.bootstrap_servers,
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=5,
+                    max_in_flight_requests_per_connection=5,
+                    request_timeout_ms=self.request_timeout_ms,
+                    max_block_ms=self.request_timeout_ms,
+                    bootstrap_timeout_ms=self.request_timeout_ms,
+                    retries=5,
+                )
+            except KafkaError as exc:
+                raise BrokerUnavailable(
+                    f"cannot reach Kafka at {self.bootstrap_servers}: {exc}"
+                ) from exc
+        return self._producer
+
+    def publish(self, messages: Sequence[OutMessage]) -> list[Placement | Exception]:
+        producer = self._get_producer()
+        futures = []
+        results: list[Placement | Exception] = []
+        try:
+            for message in messages:
+                futures.append(
+                    producer.send(
+                        message.topic,
+                        key=message.key.encode(),
+                        value=message.value,
+                        headers=[(MESSAGE_ID_HEADER, message.message_id.encode())],
+                    )
+                )
+            producer.flush(timeout=self.request_timeout_ms / 1000)
+        except KafkaError as exc:
+            log.warning("publishing failed: %s", exc)
+        for future in futures:
+            try:
+                meta = future.get(timeout=self.request_timeout_ms / 1000)
+                results.append(Placement(meta.topic, meta.partition, meta.offset))
+            except Exception as exc:
+                results.append(exc)
+        results.extend(BrokerUnavailable("not sent") for _ in range(len(messages) - len(results)))
+        if any(isinstance(r, Exception) for r in results):
+            self._reset()
+        return results
+
+    def _reset(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(Exception):  # a broken producer is discarded anyway
+                self._producer.close(timeout=2)
+            self._producer = None
+
+    def find(
+        self, topic: str, message_ids: set[str], after: Mapping[int, int]
+    ) -> dict[str, Placement]:
+        if not message_ids:
+            return {}
+        try:
+            consumer = KafkaConsumer(
+                bootstrap_servers=self.bootstrap_servers,
+                enable_auto_commit=False,
+                request_timeout_ms=self.request_timeout_ms + 5000,
+                bootstrap_timeout_ms=self.request_timeout_ms,
+            )
+        except KafkaError as exc:
+            raise BrokerUnavailable(
+                f"cannot reach Kafka at {self.bootstrap_servers}: {exc}"
+            ) from exc
+        found: dict[str, Placement] = {}
+        try:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+            if not assigned:
+                return found
+            consumer.assign(assigned)
+            ends = consumer.end_offsets(assigned)
+            for tp in assigned:
+                consumer.seek(tp, after.get(tp.partition, -1) + 1)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if all(consumer.position(tp) >= ends[tp] for tp in assigned):
+                    break
+                for tp, batch in consumer.poll(timeout_ms=500).items():
+                    for record in batch:
+                        headers = dict(record.headers or [])
+                        raw = headers.get(MESSAGE_ID_HEADER)
+                        if raw is not None and raw.decode() in message_ids:
+                            found[raw.decode()] = Placement(topic, tp.partition, record.offset)
+            else:
+                raise BrokerUnavailable(f"reading {topic} back did not finish")
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"cannot read {topic}: {exc}") from exc
+        finally:
+            consumer.close()
+        return found
+
+    def ensure_topics(self, topics: Iterable[str], partitions: int, replication: int) -> None:
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap_servers,
+                request_timeout_ms=self.request_timeout_ms,
+                bootstrap_timeout_ms=self.request_timeout_ms,
+            )
+        except KafkaError as exc:
+            raise BrokerUnavailable(
+                f"cannot reach Kafka at {self.bootstrap_servers}: {exc}"
+            ) from exc
+        try:
+            existing = set(admin.list_topics())
+            missing = [t for t in topics if t not in existing]
+            if missing:
+                with contextlib.suppress(TopicAlreadyExistsError):  # another process won
+                    admin.create_topics(
+                        [
+                            NewTopic(t, num_partitions=partitions, replication_factor=replication)
+                            for t in missing
+                        ]
+                    )
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"cannot create topics: {exc}") from exc
+        finally:
+            admin.close()
+
+    def close(self) -> None:
+        self._reset()

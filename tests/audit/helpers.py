@@ -1,0 +1,52 @@
+"""Builders shared by the audit tests: synthetic entries and a fresh log on a real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from audit import Entry, EntryType, pseudonymise
+from audit.tables import metadata
+from schemas.identifiers import classic_check_digits
+
+KEY = b"k" * 32
+T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def synthetic_fnr(n: int) -> str:
+    """A synthetic Norwegian number (month + 40) with valid check digits."""
+    for serial in range(100, 1000):
+        first = f"{(n % 28) + 1:02d}{41 + n % 12:02d}{80 + n % 20:02d}{serial}"
+        digits = classic_check_digits(first)
+        if digits:
+            return first + digits
+    raise AssertionError("no valid synthetic number")
+
+
+def subject(n: int) -> str:
+    return pseudonymise(KEY, synthetic_fnr(n))
+
+
+def entry(n: int, **overrides: object) -> Entry:
+    fields: dict[str, object] = {
+        "event_type": EntryType.DISCLOSURE,
+        "source": "nav",
+        "recipient": ["school", "health", "housing"][n % 3],
+        "subject_pseudonym": subject(n % 5),
+        "categories": ["employment"] if n % 2 else ["employment", "income_support"],
+        "purpose": "coordination",
+        "basis": f"consent:c{n % 5}:1",
+        "message_id": f"msg-{n}",
+        "payload_sha256": f"{n:064x}",
+        "outcome": "permitted",
+        "client": "nav-system",
+        "family_id": f"fam-{n % 5}",
+    }
+    fields.update(overrides)
+    return Entry(**fields)  # type: ignore[arg-type]
+
+
+def create_tables(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        metadata.create_all(conn)
