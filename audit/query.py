@@ -267,7 +267,7 @@ CSV_COLUMNS = [
 ]
 
 
-def _csv_row(entry: LogEntry, names: Mapping[str, str]) -> list[str]:
+def csv_row(entry: LogEntry, names: Mapping[str, str]) -> list[str]:
     def text(value: str | None) -> str:
         value = value or ""
         # Neutralise spreadsheet formulas (CSV injection).
@@ -308,7 +308,7 @@ def export_csv(
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for count, entry in enumerate(iter_entries(conn, filters), start=1):
-        writer.writerow(_csv_row(entry, names))
+        writer.writerow(csv_row(entry, names))
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -11,8 +11,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import migrate, problems
+from gateway.checkpoints import CheckpointThread
 from gateway.context import Instance
-from gateway.routers import families, health, keys, records
+from gateway.routers import (
+    consents,
+    decisions,
+    disclosures,
+    families,
+    health,
+    keys,
+    legal_bases,
+    records,
+)
+from gateway.routers import log as log_routes
 from gateway.services import Services
 
 API_DESCRIPTION = (
@@ -37,7 +48,13 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
             from gateway.relay import Relay, RelayThread
 
             relay_thread = RelayThread(
-                Relay(services, KafkaPublisher(instance.settings.kafka_bootstrap_servers))
+                Relay(
+                    services,
+                    KafkaPublisher(
+                        instance.settings.kafka_bootstrap_servers,
+                        request_timeout_ms=instance.settings.kafka_request_timeout_ms,
+                    ),
+                )
             )
             app.state.relay = relay_thread.relay
             instance.readiness_probes["relay"] = lambda: (
@@ -45,9 +62,17 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
                 relay_thread.relay.last_error or "",
             )
             relay_thread.start()
+        checkpointer = CheckpointThread(instance)
+        app.state.checkpointer = checkpointer
+        instance.readiness_probes["checkpoints"] = lambda: (
+            checkpointer.last_error is None,
+            checkpointer.last_error or "",
+        )
+        checkpointer.start()
         try:
             yield
         finally:
+            checkpointer.stop()
             if relay_thread is not None:
                 relay_thread.stop()
 
@@ -65,6 +90,11 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         keys.router,
         families.router,
         records.router,
+        consents.router,
+        decisions.router,
+        legal_bases.router,
+        disclosures.router,
+        log_routes.router,
     ):
         app.include_router(router)
     return app

@@ -11,6 +11,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import Depends, Request
 
+from gateway import access_log
 from gateway.clients import Principal, Role, authenticate
 from gateway.context import Instance
 from gateway.problems import PROBLEM_TYPE_BASE, Problem
@@ -63,10 +64,12 @@ def get_principal(request: Request, engine: EngineDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        access_log.record_denied(engine, request, status=401, reason="no_bearer_token")
         raise _unauthorized("a bearer token is required (Authorization: Bearer <token>)")
     with engine.connect() as conn:
         principal = authenticate(conn, token.strip())
     if principal is None:
+        access_log.record_denied(engine, request, status=401, reason="unknown_token")
         raise _unauthorized("the bearer token is unknown or revoked")
     request.state.principal = principal
     return principal
@@ -75,12 +78,20 @@ def get_principal(request: Request, engine: EngineDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_role(*roles: Role | str) -> Callable[[Principal], Principal]:
+def require_role(*roles: Role | str) -> Callable[..., Principal]:
     """A dependency that admits only callers holding one of `roles`."""
     allowed = frozenset(Role(r) for r in roles)
 
-    def check(principal: PrincipalDep) -> Principal:
+    def check(principal: PrincipalDep, request: Request, engine: EngineDep) -> Principal:
         if principal.role not in allowed:
+            access_log.record_denied(
+                engine,
+                request,
+                status=403,
+                reason="role",
+                client=principal.name,
+                role=principal.role.value,
+            )
             names = ", ".join(sorted(r.value for r in allowed))
             raise Problem(
                 403,
@@ -93,9 +104,19 @@ def require_role(*roles: Role | str) -> Callable[[Principal], Principal]:
     return check
 
 
-def require_agency(principal: Principal, agency: str) -> None:
-    """An agency client may act only as its own agency."""
+def require_agency(principal: Principal, agency: str, request: Request | None = None) -> None:
+    """An agency client may act only as its own agency (pass `request` to log a refusal)."""
     if principal.role is Role.AGENCY and principal.agency != agency:
+        if request is not None:
+            access_log.record_denied(
+                request.app.state.instance.engine,
+                request,
+                status=403,
+                reason="agency",
+                client=principal.name,
+                role=principal.role.value,
+                extra={"agency": agency},
+            )
         raise Problem(
             403,
             "Forbidden",

@@ -93,6 +93,7 @@ class _Refusal:
     reason: str
     basis: str | None
     categories: list[str]
+    items: int
 
 
 def _sorted_unique(values: list[str] | set[str]) -> list[str]:
@@ -158,6 +159,7 @@ def _decide(
                                 reason,
                                 basis,
                                 _sorted_unique(categories),
+                                len(categories),
                             )
                         )
     return messages, refusals, routes
@@ -269,7 +271,7 @@ def forward(
                 reason=refusal.reason,
                 client=client,
                 family_id=refusal.family_id,
-                details={"record_id": record_id},
+                details={"record_id": record_id, "items": refusal.items},
             )
         )
     indexes = audit_log.append(conn, entries, now=now)

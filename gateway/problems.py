@@ -77,7 +77,24 @@ def pointer_from_loc(loc: Sequence[str | int]) -> str:
     return "/" + "/".join(escaped) if escaped else ""
 
 
+def untagged_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic errors with union-member tags (`str-enum[Agency]`, `literal['*']`) taken out of
+    their locations, one error per location: `/sources/0`, not `/sources/0/str-enum[Agency]`.
+    """
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for error in errors:
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+        tagged = len(loc) != len(error["loc"])
+        if loc not in merged:
+            merged[loc] = {**error, "loc": loc}
+        elif tagged and "literal['*']" in error["loc"]:
+            first = merged[loc]
+            merged[loc] = {**first, "msg": f"{first['msg']}, or '*' alone"}
+    return list(merged.values())
+
+
 def validation_problem(errors: Sequence[Any], *, status: int = 422) -> Problem:
+    errors = untagged_errors(errors)
     items = [
         {
             "pointer": pointer_from_loc(e["loc"]),

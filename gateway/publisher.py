@@ -86,6 +86,7 @@ class KafkaPublisher:
         producer = self._get_producer()
         futures = []
         results: list[Placement | Exception] = []
+        deadline = time.monotonic() + self.request_timeout_ms / 1000
         try:
             for message in messages:
                 futures.append(
@@ -101,7 +102,7 @@ class KafkaPublisher:
             log.warning("publishing failed: %s", exc)
         for future in futures:
             try:
-                meta = future.get(timeout=self.request_timeout_ms / 1000)
+                meta = future.get(timeout=max(0.0, deadline - time.monotonic()))
                 results.append(Placement(meta.topic, meta.partition, meta.offset))
             except Exception as exc:
                 results.append(exc)

@@ -75,13 +75,13 @@ class Relay:
         publisher: Publisher,
         *,
         batch_size: int | None = None,
-        lease_seconds: float = 60.0,
+        lease_seconds: float | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.services = services
         self.publisher = publisher
         self.batch_size = batch_size or services.settings.relay_batch_size
-        self.lease = dt.timedelta(seconds=lease_seconds)
+        self.lease = dt.timedelta(seconds=lease_seconds or services.settings.relay_lease_seconds)
         self.clock = clock
         self.relay_id = uuid.uuid4().hex[:12]
         self._topics_ready = False
@@ -338,6 +338,7 @@ class Relay:
         stats.delivered += len(done)
         stats.failed += len(failed)
         if failed:
+            self._topics_ready = False  # a broker that lost its state needs its topics again
             first = next(r for r in results if isinstance(r, Exception))
             self.last_error = str(first)
             log.warning("%d message(s) not acknowledged: %s", len(failed), first)

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_partitions: Annotated[int, Field(ge=1, le=1000)] = 3
     kafka_replication_factor: Annotated[int, Field(ge=1, le=10)] = 1
+    kafka_request_timeout_ms: Annotated[int, Field(ge=500, le=300000)] = 15000
 
     allow_synthetic_ids: bool = False
     demo_keys: bool = False
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     relay_enabled: bool = True
     relay_poll_interval: Annotated[float, Field(gt=0)] = 0.5
     relay_batch_size: Annotated[int, Field(ge=1, le=10000)] = 200
+    relay_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     data_key_rotation_seconds: Annotated[int, Field(ge=60, le=3600)] = 3600
     checkpoint_interval_seconds: Annotated[int, Field(ge=1)] = 300
 

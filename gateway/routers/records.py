@@ -45,7 +45,7 @@ async def post_record(
     Content-Type selects the format (see docs/adapters/). Same Idempotency-Key and body: the same
     answer and no second forward; same key with another body: 409.
     """
-    require_agency(principal, agency.value)
+    require_agency(principal, agency.value, request)
     content_type = request.headers.get("content-type")
     if not content_type:
         raise Problem(

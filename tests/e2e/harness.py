@@ -41,6 +41,7 @@ class Gateway:
     tokens: dict[str, str]
     agency_keys: dict[str, X25519PrivateKey]
     rng: random.Random = field(default_factory=lambda: random.Random(7))
+    relays: list[Relay] = field(default_factory=list)
 
     @property
     def settings(self) -> Any:
@@ -62,9 +63,20 @@ class Gateway:
         )
 
     def relay(self, publisher: Publisher | None = None) -> Relay:
-        return Relay(
-            self.services, publisher or KafkaPublisher(self.settings.kafka_bootstrap_servers)
+        relay = Relay(
+            self.services,
+            publisher
+            or KafkaPublisher(
+                self.settings.kafka_bootstrap_servers,
+                request_timeout_ms=self.settings.kafka_request_timeout_ms,
+            ),
         )
+        self.relays.append(relay)
+        return relay
+
+    def close(self) -> None:
+        for relay in self.relays:
+            relay.publisher.close()
 
     def person(self, age_years: int, *, days: int = 0) -> tuple[str, dt.date]:
         today = dt.date.today()
@@ -163,6 +175,7 @@ def make_instance(
         f'municipality = "{municipality}"\nmunicipality_name = "Testby"\nenvironment = "test"\n'
         f'allow_synthetic_ids = true\ndatabase_url = "{database_url}"\n'
         f'kafka_bootstrap_servers = "{kafka}"\nkafka_topic_partitions = 2\n'
+        "kafka_request_timeout_ms = 3000\n"
         f"relay_enabled = false\n" + extra_toml
     )
     keys.generate_signing_key(directory / "keys" / "gateway-signing.pem")
@@ -198,8 +211,12 @@ def running_gateway(
         ).token
         tokens["operator"] = add_client(conn, "ops", Role.OPERATOR, None, now=NOW).token
     app = create_app(instance)
+    gateway = None
     try:
         with running_server(app) as base:
-            yield Gateway(instance, base, app, tokens, agency_keys)
+            gateway = Gateway(instance, base, app, tokens, agency_keys)
+            yield gateway
     finally:
+        if gateway is not None:
+            gateway.close()
         instance.close()

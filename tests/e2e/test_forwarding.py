@@ -122,7 +122,9 @@ def test_bad_input_is_refused_whole(gw: Gateway) -> None:
     assert as_school.status_code == 403
     # only the one good record was stored and forwarded
     assert gw.count(outbox) == 1
-    assert [e.event_type.value for e in gw.log_entries()] == ["consent", "disclosure"]
+    entries = gw.log_entries()
+    assert [e.event_type.value for e in entries] == ["consent", "disclosure", "access"]
+    assert entries[-1].outcome == "denied"  # the refused impersonation is itself logged
 
 
 def test_idempotency_key(gw: Gateway) -> None:
@@ -195,11 +197,13 @@ def test_broker_outage_delivers_once_afterwards(gw: Gateway) -> None:
         assert gw.post("nav", card, "application/json").status_code == 202
     relay = gw.relay()
     relay.ensure_topics()
+    real = relay.publisher
     relay.publisher = KafkaPublisher("127.0.0.1:1", request_timeout_ms=1000)
     failed = relay.run_once()
+    relay.publisher.close()
     assert failed.failed == 3 and failed.delivered == 0
     assert gw.count(outbox, outbox.c.status == "in_flight") == 3
-    relay.publisher = KafkaPublisher(gw.settings.kafka_bootstrap_servers)
+    relay.publisher = real
     for _ in range(3):
         relay.run_once()
     received = plan_updates(gw.receive("school"))

@@ -25,7 +25,7 @@ NOW = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
 @pytest.fixture
 def instance(tmp_path: Path, database_url: str) -> Iterator[Instance]:
     config = tmp_path / "helhet.toml"
-    config.write_text('municipality = "0301"\nenvironment = "test"\n')
+    config.write_text('municipality = "0301"\nenvironment = "test"\nrelay_enabled = false\n')
     inst = open_instance(load_settings(config, database_url=database_url))
     migrate.upgrade(inst.engine)
     yield inst

@@ -30,7 +30,7 @@ def run(config: Path | None, *args: str) -> str:
 
 
 @pytest.fixture
-def instance_config(tmp_path: Path, database_url: str) -> Path:
+def instance_config(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Path:
     run(
         None,
         "init",
@@ -42,6 +42,8 @@ def instance_config(tmp_path: Path, database_url: str) -> Path:
         "--test",
         "--database-url",
         database_url,
+        "--kafka",
+        kafka_bootstrap,
     )
     return tmp_path / "inst" / "helhet.toml"
 
@@ -141,6 +143,9 @@ def test_init_upgrade_serve_answers_healthz(instance_config: Path) -> None:
         assert response.status_code == 200 and response.json() == {"status": "ok"}
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
         assert ready.json()["checks"]["database"] == "ok"
+        assert ready.status_code == 200, ready.json()  # relay and checkpoints too
+        keys = httpx.get(f"http://127.0.0.1:{port}/v1/keys", timeout=5).json()["keys"]
+        assert keys[0]["crv"] == "Ed25519"
     finally:
         process.terminate()
         process.communicate(timeout=30)

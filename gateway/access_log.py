@@ -1,0 +1,100 @@
+"""`access` entries in the disclosure log: every read of the log by a person, and every refusal
+of access (401/403) at the auth seam, each appended and committed in its own transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Request
+from pydantic import JsonValue
+
+from audit import log as audit_log
+from audit.entries import Entry, EntryType
+
+log = logging.getLogger("helhet.access")
+
+READ, DENIED = "read", "denied"
+UNKNOWN_CLIENT = "unknown"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def route_template(request: Request) -> str:
+    """The matched route's template (`/v1/subjects/{person}/disclosures`), never the raw path:
+    a raw path or query string may hold a person number or a token, and the log must not.
+    """
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) else "(unmatched)"
+
+
+def record_read(
+    engine: sa.Engine,
+    *,
+    client: str,
+    read: str,
+    subject_pseudonym: str | None = None,
+    details: dict[str, JsonValue] | None = None,
+) -> int:
+    """Log that `client` read `read` (a route template); return the entry's index.
+
+    Commits before returning, so callers answer only once the read is on record. Raises if the
+    entry cannot be written: no read without its record.
+    """
+    entry = Entry(
+        event_type=EntryType.ACCESS,
+        subject_pseudonym=subject_pseudonym,
+        outcome=READ,
+        client=client,
+        details={"read": read, **(details or {})},
+    )
+    with engine.begin() as conn:
+        (index,) = audit_log.append(conn, [entry], now=_now())
+    return index
+
+
+def record_denied(
+    engine: sa.Engine,
+    request: Request,
+    *,
+    status: int,
+    reason: str,
+    client: str | None = None,
+    role: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Log a refused access (401: client unknown; 403: the client and its role).
+
+    Records the method, the route template and the caller's address, never the token, the raw
+    path or the query string. A failure to write is logged and swallowed: the caller is refused
+    either way, and an unwritable log must not turn a 401 into a 500.
+    """
+    details: dict[str, JsonValue] = {
+        "method": request.method,
+        "route": route_template(request),
+        "status": status,
+    }
+    if role is not None:
+        details["role"] = role
+    if request.client is not None:
+        details["remote"] = request.client.host
+    for key, value in (extra or {}).items():
+        details[key] = value
+    entry = Entry(
+        event_type=EntryType.ACCESS,
+        outcome=DENIED,
+        reason=reason,
+        client=client or UNKNOWN_CLIENT,
+        details=details,
+    )
+    try:
+        with engine.begin() as conn:
+            audit_log.append(conn, [entry], now=_now())
+    except Exception:  # best effort: the refusal stands regardless
+        log.exception("could not log a refused access (%s %s)", status, details["route"])

@@ -1,0 +1,389 @@
+"""The demo run: bundled broker + gateway on SQLite, a synthetic municipality, records from all
+five agencies through the HTTP API, every topic consumed with the receiver, and a summary whose
+numbers are checked against the topics and the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from audit import log as audit_log
+from audit.checkpoint import verify_checkpoint
+from audit.entries import EntryType
+from audit.verify import verify_log
+from gateway import keys, migrate
+from gateway.app import create_app
+from gateway.checkpoints import issue_now
+from gateway.clients import Role, add_client
+from gateway.context import Instance, open_instance
+from gateway.demo.municipality import AGENCIES, DemoFamily, consent_requests, generate
+from gateway.demo.records import records_for
+from gateway.embedded_broker import EmbeddedBroker, free_port
+from gateway.instance_files import DEFAULT_AGENCY_NAMES
+from gateway.receiver import Receiver
+from gateway.reconcile import reconcile
+from gateway.server import running_server
+from gateway.settings import load_settings
+from gateway.tables import outbox
+
+Echo = Callable[[str], None]
+
+STATUTE = """
+[[statutory_bases]]
+id = "bvl-13-2"
+law = "barnevernsloven"
+section = "§ 13-2"
+description = "Duty of public services to inform child welfare of serious concern for a child"
+sources = ["school", "health"]
+recipients = ["child_welfare"]
+categories = ["education.attendance", "health.child", "health.mental"]
+"""
+
+
+@dataclass
+class DemoResult:
+    records_in: int = 0
+    records_refused: int = 0
+    rounds: int = 0
+    families: int = 0
+    persons: int = 0
+    consents: int = 0
+    withdrawn: int = 0
+    messages: Counter[str] = field(default_factory=Counter)
+    items: Counter[str] = field(default_factory=Counter)
+    notices: Counter[str] = field(default_factory=Counter)
+    withheld_items: Counter[str] = field(default_factory=Counter)
+    log_size: int = 0
+    checkpoint_size: int = 0
+    checkpoint_verified: bool = False
+    log_verified: bool = False
+    reconcile_clean: bool = False
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    @property
+    def adds_up(self) -> bool:
+        return all(ok for _, ok, _ in self.checks)
+
+
+def write_instance(directory: Path, kafka: str, port: int) -> Path:
+    """A test-mode instance (synthetic identifiers allowed, generated demo keys)."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    names = "\n".join(
+        f'[agencies.{agency.value}]\nname = "{label} (demo)"\n'
+        for agency, label in DEFAULT_AGENCY_NAMES["NO"].items()
+    )
+    config = directory / "helhet.toml"
+    config.write_text(
+        "# Written by `helhet demo`: a TEST instance with synthetic people. Never production.\n"
+        'municipality = "4699"\nmunicipality_name = "Demo kommune"\njurisdiction = "NO"\n'
+        'environment = "test"\nallow_synthetic_ids = true\ndemo_keys = true\n'
+        f'database_url = "sqlite:///helhet-demo.db"\nkafka_bootstrap_servers = "{kafka}"\n'
+        f"http_port = {port}\nkafka_topic_partitions = 3\nrelay_poll_interval = 0.2\n"
+        "checkpoint_interval_seconds = 5\n" + STATUTE + "\n" + names,
+        encoding="utf-8",
+    )
+    keys.generate_signing_key(directory / "keys" / "gateway-signing.pem")
+    keys.generate_secret(directory / "keys" / "pseudonym.key")
+    for agency in AGENCIES:
+        keys.generate_agency_keypair(
+            directory / "agency-private" / f"{agency}.key",
+            directory / "agency-keys" / f"{agency}.pub.pem",
+        )
+    return config
+
+
+def _clients(instance: Instance) -> dict[str, str]:
+    now = dt.datetime.now(dt.UTC)
+    tokens = {}
+    with instance.engine.begin() as conn:
+        for agency in AGENCIES:
+            tokens[agency] = add_client(conn, f"{agency}-demo", Role.AGENCY, agency, now=now).token
+        tokens["coordinator"] = add_client(
+            conn, "coordinator-demo", Role.COORDINATOR, None, now=now
+        ).token
+        tokens["privacy_officer"] = add_client(
+            conn, "dpo-demo", Role.PRIVACY_OFFICER, None, now=now
+        ).token
+    return tokens
+
+
+def _enrol_and_consent(
+    http: httpx.Client, families: list[DemoFamily], result: DemoResult, token: str
+) -> list[str]:
+    """Enrol and record consents; return the consents the families will withdraw later."""
+    auth = {"Authorization": f"Bearer {token}"}
+    now = dt.datetime.now(dt.UTC)
+    withdraw: list[str] = []
+    for family in families:
+        response = http.post("/v1/families", json=family.as_request(), headers=auth)
+        response.raise_for_status()
+        family.family_id = response.json()["family_id"]
+        result.families += 1
+        result.persons += len(family.members)
+        for body, fate in consent_requests(family, now):
+            answer = http.post("/v1/consents", json=body, headers=auth)
+            answer.raise_for_status()
+            result.consents += 1
+            if fate == "withdraw":
+                withdraw.append(answer.json()["consent_id"])
+    return withdraw
+
+
+def _withdraw(http: httpx.Client, consent_ids: list[str], result: DemoResult, token: str) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    for consent_id in consent_ids:
+        http.post(
+            f"/v1/consents/{consent_id}/withdraw",
+            json={"reason": "the family withdrew it (demo)"},
+            headers=auth,
+        ).raise_for_status()
+        result.withdrawn += 1
+
+
+def _stream_records(
+    http: httpx.Client, families: list[DemoFamily], tokens: dict[str, str], result: DemoResult
+) -> None:
+    today = dt.date.today()
+    result.rounds += 1
+    for family in families:
+        for record in records_for(family, today):
+            response = http.post(
+                f"/v1/records/{record.agency}",
+                content=record.body,
+                headers={
+                    "Authorization": f"Bearer {tokens[record.agency]}",
+                    "Content-Type": record.content_type,
+                },
+            )
+            if response.status_code == 202:
+                result.records_in += 1
+            else:
+                result.records_refused += 1
+
+
+def _wait_for_relay(instance: Instance, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with instance.engine.connect() as conn:
+            waiting = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(outbox)
+                .where(outbox.c.status.in_(("pending", "in_flight")))
+            ).scalar_one()
+        if waiting == 0:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{waiting} message(s) still waiting for the broker")
+        time.sleep(0.2)
+
+
+def _consume(directory: Path, instance: Instance, result: DemoResult) -> None:
+    settings = instance.settings
+    for agency in AGENCIES:
+        private = keys.load_agency_private_key(directory / "agency-private" / f"{agency}.key")
+        with Receiver(
+            settings.kafka_bootstrap_servers,
+            settings.topic(agency),
+            private,
+            instance.signing_key.public_key(),
+            group_id=f"demo-{agency}",
+            from_beginning=True,
+            expected_recipient=agency,
+        ) as receiver:
+            for received in receiver.iter_messages(timeout_s=4):
+                if received.message is None:
+                    raise RuntimeError(f"{agency} refused a message: {received.error}")
+                if received.message.kind == "withdrawal":
+                    result.notices[agency] += 1
+                else:
+                    result.messages[agency] += 1
+                    result.items[agency] += len(received.message.payload["items"])
+
+
+def _audit(instance: Instance, result: DemoResult) -> None:
+    settings = instance.settings
+    stored, _ = issue_now(instance)
+    result.checkpoint_size = stored.checkpoint.size
+    public = instance.signing_key.public_key()
+    verify_checkpoint(stored.note, public, settings.origin)
+    result.checkpoint_verified = True
+    delivered: Counter[str] = Counter()
+    delivered_items: Counter[str] = Counter()
+    notices: Counter[str] = Counter()
+    with instance.engine.connect() as conn:
+        result.log_size = audit_log.tree_size(conn)
+        report = verify_log(conn, public, settings.origin)
+        result.log_verified = report.ok
+        items_of: dict[str, int] = {}
+        for index in range(result.log_size):
+            entry = audit_log.get_entry(conn, index)
+            if entry.event_type is EntryType.DISCLOSURE and entry.purpose == "family_plan":
+                assert entry.recipient is not None and entry.message_id is not None
+                items_of[entry.message_id] = int(entry.details.get("items", 0))  # type: ignore[arg-type]
+            elif entry.event_type is EntryType.REFUSAL:
+                result.withheld_items[entry.reason or "?"] += int(
+                    entry.details.get("items", len(entry.categories))  # type: ignore[arg-type]
+                )
+            elif entry.event_type is EntryType.WITHHELD:
+                result.withheld_items[f"{entry.reason} (stopped in outbox)"] += items_of.get(
+                    entry.message_id or "", 0
+                )
+            elif entry.event_type is EntryType.DELIVERY:
+                assert entry.recipient is not None
+                if entry.purpose == "family_plan":
+                    delivered[entry.recipient] += 1
+                    delivered_items[entry.recipient] += items_of[entry.message_id or ""]
+                else:
+                    notices[entry.recipient] += 1
+        rec = reconcile(
+            conn, settings.kafka_bootstrap_servers, [settings.topic(a) for a in AGENCIES]
+        )
+        result.reconcile_clean = rec.clean
+    for agency in AGENCIES:
+        result.checks.append(
+            (
+                f"{agency}: messages consumed = delivery entries",
+                result.messages[agency] == delivered[agency],
+                f"{result.messages[agency]} vs {delivered[agency]}",
+            )
+        )
+        result.checks.append(
+            (
+                f"{agency}: items consumed = items of its delivered disclosures",
+                result.items[agency] == delivered_items[agency],
+                f"{result.items[agency]} vs {delivered_items[agency]}",
+            )
+        )
+        result.checks.append(
+            (
+                f"{agency}: withdrawal notices consumed = notice delivery entries",
+                result.notices[agency] == notices[agency],
+                f"{result.notices[agency]} vs {notices[agency]}",
+            )
+        )
+    result.checks.append(("log verifies", result.log_verified, ""))
+    result.checks.append(("reconcile clean", result.reconcile_clean, ""))
+
+
+def summary(result: DemoResult) -> str:
+    lines = [
+        "",
+        "helhet demo — synthetic municipality 4699 (every person is synthetic)",
+        f"  families enrolled:      {result.families} ({result.persons} persons)",
+        f"  consents recorded:      {result.consents} ({result.withdrawn} withdrawn)",
+        f"  records in:             {result.records_in} accepted, {result.records_refused} refused"
+        f" ({result.rounds} rounds)",
+        "",
+        f"  {'recipient':<15}{'messages':>10}{'items':>8}{'withdrawal notices':>20}",
+    ]
+    for agency in AGENCIES:
+        lines.append(
+            f"  {agency:<15}{result.messages[agency]:>10}{result.items[agency]:>8}"
+            f"{result.notices[agency]:>20}"
+        )
+    lines.append("")
+    lines.append("  items withheld, by reason:")
+    for reason, count in sorted(result.withheld_items.items(), key=lambda kv: -kv[1]):
+        lines.append(f"    {reason:<40}{count:>6}")
+    lines += [
+        "",
+        f"  disclosure log:         {result.log_size} entries; verified: "
+        f"{'yes' if result.log_verified else 'NO'}",
+        f"  latest checkpoint:      size {result.checkpoint_size}, signature verified: "
+        f"{'yes' if result.checkpoint_verified else 'NO'}",
+        f"  reconcile (topics vs log): {'clean' if result.reconcile_clean else 'MISMATCH'}",
+        "",
+        "  checks:",
+    ]
+    for name, ok, detail in result.checks:
+        lines.append(f"    [{'ok' if ok else 'FAIL'}] {name}{' — ' + detail if detail else ''}")
+    return "\n".join(lines)
+
+
+def run_demo(
+    directory: Path,
+    *,
+    families: int = 50,
+    seed: int = 20261124,
+    port: int | None = None,
+    serve: bool = True,
+    echo: Echo = print,
+    wait: Callable[[], None] | None = None,
+) -> DemoResult:
+    """Run the whole demo; with `serve`, keep serving until `wait` returns (Ctrl-C)."""
+    result = DemoResult()
+    broker = EmbeddedBroker(log_path=None)
+    echo(f"starting the bundled Kafka-protocol broker on {broker.bootstrap_servers} ...")
+    broker.start()
+    instance: Instance | None = None
+    try:
+        config = write_instance(directory, broker.bootstrap_servers, port or free_port())
+        instance = open_instance(load_settings(config))
+        migrate.upgrade(instance.engine)
+        tokens = _clients(instance)
+        app = create_app(instance)
+        settings = instance.settings
+        with running_server(app, port=settings.http_port) as base:
+            echo(f"gateway listening on {base} (SQLite: {directory / 'helhet-demo.db'})")
+            demo_families = generate(families, seed, dt.date.today())
+            with httpx.Client(base_url=base, timeout=60) as http:
+                echo(f"enrolling {families} synthetic families and recording their consents ...")
+                later = _enrol_and_consent(http, demo_families, result, tokens["coordinator"])
+                time.sleep(3.5)  # let the short-lived ("expired") consents run out
+                echo("streaming records from NAV, school, health, child welfare and housing ...")
+                _stream_records(http, demo_families, tokens, result)
+                _wait_for_relay(instance)
+                echo(f"{len(later)} consents withdrawn after delivery; agencies send updates ...")
+                _withdraw(http, later, result, tokens["coordinator"])
+                _stream_records(
+                    http,
+                    [f for f in demo_families if f.consent_kind == "withdrawn"],
+                    tokens,
+                    result,
+                )
+            _wait_for_relay(instance)
+            echo("consuming every agency topic with the receiver ...")
+            _consume(directory, instance, result)
+            _audit(instance, result)
+            echo(summary(result))
+            echo("")
+            echo(f"API documentation: {base}/docs   (OpenAPI: {base}/openapi.json)")
+            echo(f"instance files:    {directory} (config, keys, tokens below)")
+            (directory / "tokens.json").write_text(
+                "{\n" + ",\n".join(f'  "{k}": "{v}"' for k, v in tokens.items()) + "\n}\n"
+            )
+            if serve:
+                echo("serving until Ctrl-C ...")
+                (wait or _wait_forever)()
+    finally:
+        if instance is not None:
+            instance.close()
+        broker.stop()
+    return result
+
+
+def _wait_forever() -> None:
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+def as_dict(result: DemoResult) -> dict[str, Any]:
+    data: dict[str, Any] = {k: v for k, v in result.__dict__.items() if k != "checks"}
+    data["checks"] = [{"check": n, "ok": ok, "detail": d} for n, ok, d in result.checks]
+    data["adds_up"] = result.adds_up
+    return {k: dict(v) if isinstance(v, Counter | defaultdict) else v for k, v in data.items()}

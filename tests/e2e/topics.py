@@ -1,0 +1,77 @@
+"""Read a recipient's topic to its current end and open every envelope (fast, no idle wait)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from gateway.sealing import EnvelopeOpener, OpenedMessage
+from tests.e2e.harness import Gateway
+
+
+@dataclass(frozen=True)
+class Delivered:
+    partition: int
+    offset: int
+    message: OpenedMessage
+
+
+def drain(gw: Gateway, agency: str) -> list[Delivered]:
+    """Every message on the agency's topic, verified and decrypted with the agency's key."""
+    topic = gw.settings.topic(agency)
+    opener = EnvelopeOpener(
+        gw.agency_keys[agency], gw.instance.signing_key.public_key(), expected_recipient=agency
+    )
+    consumer = KafkaConsumer(
+        bootstrap_servers=gw.settings.kafka_bootstrap_servers, enable_auto_commit=False
+    )
+    found: list[Delivered] = []
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not assigned:
+            return found
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        ends = consumer.end_offsets(assigned)
+        while not all(consumer.position(tp) >= ends[tp] for tp in assigned):
+            for tp, batch in consumer.poll(timeout_ms=500).items():
+                for record in batch:
+                    found.append(Delivered(tp.partition, record.offset, opener.open(record.value)))
+    finally:
+        consumer.close()
+    return found
+
+
+def items_by_recipient(gw: Gateway, agencies: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every plan item each agency received (with its message id and family)."""
+    received: dict[str, list[dict[str, Any]]] = {}
+    for agency in agencies:
+        received[agency] = [
+            {
+                **item,
+                "_message_id": d.message.message_id,
+                "_family_id": d.message.family_id,
+                "_update_id": d.message.payload["update_id"],
+            }
+            for d in drain(gw, agency)
+            if d.message.kind == "plan_update"
+            for item in d.message.payload["items"]
+        ]
+    return received
+
+
+def relay_until_done(gw: Gateway, relay: Any, *, timeout_s: float = 90) -> None:
+    """Run the relay until no message is pending or in flight (a failed batch is retried
+    after its lease, as in production)."""
+    import time
+
+    from gateway.tables import outbox
+
+    deadline = time.monotonic() + timeout_s
+    while gw.count(outbox, outbox.c.status.in_(("pending", "in_flight"))):
+        assert time.monotonic() < deadline, "the outbox did not drain"
+        if relay.run_once().worked == 0:
+            time.sleep(0.2)
