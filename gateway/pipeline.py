@@ -100,69 +100,101 @@ def _sorted_unique(values: list[str] | set[str]) -> list[str]:
     return sorted(set(values))
 
 
+@dataclass
+class _Plan:
+    """What one record leads to: messages to seal, refusals to log, the answer's routes."""
+
+    messages: list[_Message] = field(default_factory=list)
+    refusals: list[_Refusal] = field(default_factory=list)
+    routes: dict[tuple[str, str], _RouteAcc] = field(default_factory=dict)
+
+
+def _minimise(
+    services: Services,
+    plan: _Plan,
+    update: PlanUpdate,
+    items: list[PlanItem],
+    *,
+    subject: str,
+    facts: PersonFacts,
+    source: str,
+    recipient: str,
+    family_id: str,
+    now: dt.datetime,
+) -> None:
+    """One decision per item for one recipient; group the permitted items by basis."""
+    acc = plan.routes.setdefault((family_id, recipient), _RouteAcc())
+    has_key = services.recipient_keys.get(recipient) is not None
+    permitted: dict[str, tuple[Decision, list[PlanItem]]] = {}
+    denied: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    for item in items:
+        category = item.category.value
+        decision = services.consents.decide(
+            subject, source, recipient, category, PURPOSE, now, facts
+        )
+        if decision.permit and has_key:
+            permitted.setdefault(decision.basis or "", (decision, []))[1].append(item)
+            acc.disclosed.add(category)
+        else:
+            reason = decision.reason.value if not decision.permit else NO_RECIPIENT_KEY
+            denied[(reason, decision.basis)].append(category)
+            acc.withheld.add(category)
+    for decision, chosen in permitted.values():
+        plan.messages.append(_Message(update, family_id, recipient, subject, decision, chosen))
+    for (reason, basis), categories in denied.items():
+        plan.refusals.append(
+            _Refusal(
+                family_id,
+                recipient,
+                subject,
+                reason,
+                basis,
+                _sorted_unique(categories),
+                len(categories),
+            )
+        )
+
+
 def _decide(
     services: Services,
     conn: sa.Connection,
     updates: list[PlanUpdate],
     agency: str,
     now: dt.datetime,
-) -> tuple[list[_Message], list[_Refusal], dict[tuple[str, str], _RouteAcc]]:
-    messages: list[_Message] = []
-    refusals: list[_Refusal] = []
-    routes: dict[tuple[str, str], _RouteAcc] = {}
+) -> _Plan:
+    """Route every subject to its families' teams (never back to the source) and minimise."""
+    plan = _Plan()
     today = now.astimezone(dt.UTC).date()
-    facts_cache: dict[str, PersonFacts | None] = {}
+    known: dict[str, tuple[list[families.Enrolment], PersonFacts | None]] = {}
     for update in updates:
         for subject in update.subjects:
-            enrolments = families.enrolments(conn, subject, today)
+            if subject not in known:  # a multi-record body often repeats its persons
+                enrolled = families.enrolments(conn, subject, today)
+                known[subject] = (
+                    enrolled,
+                    families.person_facts(conn, subject) if enrolled else None,
+                )
+            enrolments, facts = known[subject]
             if not enrolments:
                 continue
-            if subject not in facts_cache:
-                facts_cache[subject] = families.person_facts(conn, subject)
-            facts = facts_cache[subject]
             assert facts is not None  # enrolled persons have facts
             items = [item for item in update.items if item.subject == subject]
             for enrolment in enrolments:
                 for recipient in enrolment.team:
-                    if recipient == agency:
-                        continue
-                    acc = routes.setdefault((enrolment.family_id, recipient), _RouteAcc())
-                    has_key = services.recipient_keys.get(recipient) is not None
-                    permitted: dict[str, tuple[Decision, list[PlanItem]]] = {}
-                    denied: dict[tuple[str, str | None], list[str]] = defaultdict(list)
-                    for item in items:
-                        decision = services.consents.decide(
-                            subject, agency, recipient, item.category.value, PURPOSE, now, facts
+                    if recipient != agency:
+                        _minimise(
+                            services,
+                            plan,
+                            update,
+                            items,
+                            subject=subject,
+                            facts=facts,
+                            source=agency,
+                            recipient=recipient,
+                            family_id=enrolment.family_id,
+                            now=now,
                         )
-                        if decision.permit and has_key:
-                            basis = decision.basis or ""
-                            permitted.setdefault(basis, (decision, []))[1].append(item)
-                            acc.disclosed.add(item.category.value)
-                        else:
-                            reason = (
-                                decision.reason.value if not decision.permit else NO_RECIPIENT_KEY
-                            )
-                            denied[(reason, decision.basis)].append(item.category.value)
-                            acc.withheld.add(item.category.value)
-                    for decision, chosen in permitted.values():
-                        messages.append(
-                            _Message(
-                                update, enrolment.family_id, recipient, subject, decision, chosen
-                            )
-                        )
-                    for (reason, basis), categories in denied.items():
-                        refusals.append(
-                            _Refusal(
-                                enrolment.family_id,
-                                recipient,
-                                subject,
-                                reason,
-                                basis,
-                                _sorted_unique(categories),
-                                len(categories),
-                            )
-                        )
-    return messages, refusals, routes
+    return plan
 
 
 def forward(
@@ -181,8 +213,8 @@ def forward(
     """
     settings = services.settings
     services.consents.refresh(conn)
-    messages, refusals, routes = _decide(services, conn, updates, agency, now)
-    if not routes:
+    plan = _decide(services, conn, updates, agency, now)
+    if not plan.routes:
         return []
 
     size, _ = audit_log.lock_head(conn)
@@ -195,7 +227,7 @@ def forward(
             pseudonyms[person] = services.pseudonym(person)
         return pseudonyms[person]
 
-    for message in messages:
+    for message in plan.messages:
         index = size + len(entries)
         message_id = uuid.uuid4().hex
         payload = message.update.model_copy(update={"items": message.items})
@@ -257,7 +289,7 @@ def forward(
                 "attempts": 0,
             }
         )
-    for refusal in refusals:
+    for refusal in plan.refusals:
         entries.append(
             Entry(
                 event_type=EntryType.REFUSAL,
@@ -286,7 +318,7 @@ def forward(
             disclosed=_sorted_unique(acc.disclosed),
             withheld=_sorted_unique(acc.withheld),
         )
-        for (family_id, recipient), acc in sorted(routes.items())
+        for (family_id, recipient), acc in sorted(plan.routes.items())
     ]
 
 

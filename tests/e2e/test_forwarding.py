@@ -13,6 +13,8 @@ import pytest
 from gateway.publisher import KafkaPublisher
 from gateway.tables import outbox, records
 from tests.e2e.harness import Gateway, running_gateway
+from tests.e2e.topics import raw_records
+from tests.gateway.test_independent_decoder import decode
 
 
 @pytest.fixture
@@ -79,6 +81,17 @@ def test_consent_decides_who_receives(gw: Gateway) -> None:
     school = plan_updates(gw.receive("school"))
     assert len(school) == 1
     assert [i["subject"] for i in school[0]["items"]] == [person]
+    # An agency's own consumer, written from docs/integration.md alone, reads the same message.
+    [(key, value)] = raw_records(gw, "school")
+    envelope, payload = decode(
+        key,
+        value,
+        gw.agency_keys["school"],
+        [gw.instance.signing_key.public_key()],
+        "school",
+        gw.settings.municipality,
+    )
+    assert payload == school[0] and envelope["family_id"] == family
     assert gw.receive("health", timeout_s=2) == []
 
     types = [(e.event_type.value, e.recipient, e.reason) for e in gw.log_entries()]

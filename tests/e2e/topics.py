@@ -18,16 +18,28 @@ class Delivered:
     message: OpenedMessage
 
 
+def raw_records(gw: Gateway, agency: str) -> list[tuple[bytes | None, bytes]]:
+    """(key, value) of every record on the agency's topic, as the broker holds them."""
+    return [(key, value) for _, _, key, value in _read(gw, agency)]
+
+
 def drain(gw: Gateway, agency: str) -> list[Delivered]:
     """Every message on the agency's topic, verified and decrypted with the agency's key."""
-    topic = gw.settings.topic(agency)
     opener = EnvelopeOpener(
         gw.agency_keys[agency], gw.instance.signing_key.public_key(), expected_recipient=agency
     )
+    return [
+        Delivered(partition, offset, opener.open(value))
+        for partition, offset, _, value in _read(gw, agency)
+    ]
+
+
+def _read(gw: Gateway, agency: str) -> list[tuple[int, int, bytes | None, bytes]]:
+    topic = gw.settings.topic(agency)
     consumer = KafkaConsumer(
         bootstrap_servers=gw.settings.kafka_bootstrap_servers, enable_auto_commit=False
     )
-    found: list[Delivered] = []
+    found: list[tuple[int, int, bytes | None, bytes]] = []
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -39,7 +51,7 @@ def drain(gw: Gateway, agency: str) -> list[Delivered]:
         while not all(consumer.position(tp) >= ends[tp] for tp in assigned):
             for tp, batch in consumer.poll(timeout_ms=500).items():
                 for record in batch:
-                    found.append(Delivered(tp.partition, record.offset, opener.open(record.value)))
+                    found.append((tp.partition, record.offset, record.key, record.value))
     finally:
         consumer.close()
     return found
