@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from gateway.errors import BrokerUnavailable
+from gateway.topic_reader import read_topic
 
 log = logging.getLogger("helhet.publisher")
 MESSAGE_ID_HEADER = "helhet-message-id"
@@ -122,43 +123,16 @@ class KafkaPublisher:
     ) -> dict[str, Placement]:
         if not message_ids:
             return {}
-        try:
-            consumer = KafkaConsumer(
-                bootstrap_servers=self.bootstrap_servers,
-                enable_auto_commit=False,
-                request_timeout_ms=self.request_timeout_ms + 5000,
-                bootstrap_timeout_ms=self.request_timeout_ms,
-            )
-        except KafkaError as exc:
-            raise BrokerUnavailable(
-                f"cannot reach Kafka at {self.bootstrap_servers}: {exc}"
-            ) from exc
         found: dict[str, Placement] = {}
-        try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-            if not assigned:
-                return found
-            consumer.assign(assigned)
-            ends = consumer.end_offsets(assigned)
-            for tp in assigned:
-                consumer.seek(tp, after.get(tp.partition, -1) + 1)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if all(consumer.position(tp) >= ends[tp] for tp in assigned):
-                    break
-                for tp, batch in consumer.poll(timeout_ms=500).items():
-                    for record in batch:
-                        headers = dict(record.headers or [])
-                        raw = headers.get(MESSAGE_ID_HEADER)
-                        if raw is not None and raw.decode() in message_ids:
-                            found[raw.decode()] = Placement(topic, tp.partition, record.offset)
-            else:
-                raise BrokerUnavailable(f"reading {topic} back did not finish")
-        except KafkaError as exc:
-            raise BrokerUnavailable(f"cannot read {topic}: {exc}") from exc
-        finally:
-            consumer.close()
+        for record in read_topic(
+            self.bootstrap_servers,
+            topic,
+            after=after,
+            request_timeout_ms=self.request_timeout_ms + 5000,
+        ):
+            raw = record.headers.get(MESSAGE_ID_HEADER)
+            if raw is not None and raw.decode() in message_ids:
+                found[raw.decode()] = Placement(topic, record.partition, record.offset)
         return found
 
     def ensure_topics(self, topics: Iterable[str], partitions: int, replication: int) -> None:

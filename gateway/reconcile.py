@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
 
 from audit.entries import EntryType, LogEntry
 from audit.query import Filters, query
-from gateway.errors import BrokerUnavailable
 from gateway.publisher import MESSAGE_ID_HEADER
+from gateway.topic_reader import read_topic
 
 
 @dataclass(frozen=True)
@@ -72,43 +69,21 @@ def _entries(conn: sa.Connection, event_type: EntryType) -> Iterator[LogEntry]:
         cursor = page.next_cursor
 
 
-def read_topic(bootstrap_servers: str, topic: str, *, timeout_s: float = 60) -> list[TopicMessage]:
+def topic_messages(bootstrap_servers: str, topic: str) -> list[TopicMessage]:
     """Every message on every partition of `topic`, from the beginning to the current end."""
-    try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    except KafkaError as exc:
-        raise BrokerUnavailable(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from exc
-    found: list[TopicMessage] = []
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not assigned:
-            return found
-        consumer.assign(assigned)
-        consumer.seek_to_beginning(*assigned)
-        ends = consumer.end_offsets(assigned)
-        deadline = time.monotonic() + timeout_s
-        while not all(consumer.position(tp) >= ends[tp] for tp in assigned):
-            if time.monotonic() > deadline:
-                raise BrokerUnavailable(f"reading {topic} did not finish in {timeout_s} s")
-            for tp, batch in consumer.poll(timeout_ms=500).items():
-                for record in batch:
-                    headers = dict(record.headers or [])
-                    raw = headers.get(MESSAGE_ID_HEADER)
-                    message_id = raw.decode() if raw else _message_id_of(record.value)
-                    found.append(
-                        TopicMessage(
-                            topic,
-                            tp.partition,
-                            record.offset,
-                            message_id,
-                            hashlib.sha256(record.value or b"").hexdigest(),
-                        )
-                    )
-    except KafkaError as exc:
-        raise BrokerUnavailable(f"cannot read {topic}: {exc}") from exc
-    finally:
-        consumer.close()
+    found = []
+    for record in read_topic(bootstrap_servers, topic):
+        raw = record.headers.get(MESSAGE_ID_HEADER)
+        message_id = raw.decode() if raw else _message_id_of(record.value)
+        found.append(
+            TopicMessage(
+                topic,
+                record.partition,
+                record.offset,
+                message_id,
+                hashlib.sha256(record.value).hexdigest(),
+            )
+        )
     return found
 
 
@@ -140,7 +115,7 @@ def reconcile(conn: sa.Connection, bootstrap_servers: str, topics: list[str]) ->
     seen: dict[str, TopicMessage] = {}
     placements: set[tuple[str, int, int, str | None]] = set()
     for topic in topics:
-        for message in read_topic(bootstrap_servers, topic):
+        for message in topic_messages(bootstrap_servers, topic):
             report.messages += 1
             placements.add((message.topic, message.partition, message.offset, message.message_id))
             if message.message_id is None or message.message_id not in disclosed:

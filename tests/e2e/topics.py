@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
 from gateway.sealing import EnvelopeOpener, OpenedMessage
+from gateway.topic_reader import read_topic
 from tests.e2e.harness import Gateway
 
 
@@ -35,26 +34,10 @@ def drain(gw: Gateway, agency: str) -> list[Delivered]:
 
 
 def _read(gw: Gateway, agency: str) -> list[tuple[int, int, bytes | None, bytes]]:
-    topic = gw.settings.topic(agency)
-    consumer = KafkaConsumer(
-        bootstrap_servers=gw.settings.kafka_bootstrap_servers, enable_auto_commit=False
-    )
-    found: list[tuple[int, int, bytes | None, bytes]] = []
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not assigned:
-            return found
-        consumer.assign(assigned)
-        consumer.seek_to_beginning(*assigned)
-        ends = consumer.end_offsets(assigned)
-        while not all(consumer.position(tp) >= ends[tp] for tp in assigned):
-            for tp, batch in consumer.poll(timeout_ms=500).items():
-                for record in batch:
-                    found.append((tp.partition, record.offset, record.key, record.value))
-    finally:
-        consumer.close()
-    return found
+    return [
+        (r.partition, r.offset, r.key, r.value)
+        for r in read_topic(gw.settings.kafka_bootstrap_servers, gw.settings.topic(agency))
+    ]
 
 
 def items_by_recipient(gw: Gateway, agencies: list[str]) -> dict[str, list[dict[str, Any]]]:
