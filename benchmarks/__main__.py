@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
             return 2
         print(f"\n=== {name} ===", flush=True)
         started = time.perf_counter()
-        result = subprocess.run(  # noqa: S603 - our own scripts
+        result = subprocess.run(  # our own scripts
             [sys.executable, str(script), "--json", str(out / f"{name}.json")], check=False
         )
         elapsed = time.perf_counter() - started

@@ -24,18 +24,16 @@ import httpx
 import sqlalchemy as sa
 from kafka import KafkaProducer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from gateway import keys, migrate  # noqa: E402
-from gateway.app import create_app  # noqa: E402
-from gateway.clients import Role, add_client  # noqa: E402
-from gateway.context import open_instance  # noqa: E402
-from gateway.embedded_broker import EmbeddedBroker  # noqa: E402
-from gateway.server import running_server  # noqa: E402
-from gateway.settings import load_settings  # noqa: E402
-from gateway.tables import outbox  # noqa: E402
-from schemas import Agency  # noqa: E402
-from schemas.synthetic import synthetic_fnr  # noqa: E402
+from gateway import keys, migrate
+from gateway.app import create_app
+from gateway.clients import Role, add_client
+from gateway.context import open_instance
+from gateway.embedded_broker import EmbeddedBroker
+from gateway.server import running_server
+from gateway.settings import load_settings
+from gateway.tables import outbox
+from schemas import Agency
+from schemas.synthetic import synthetic_fnr
 
 
 def card(person: str, n: int) -> str:
@@ -95,7 +93,9 @@ def run(families: int, records: int, batch: int) -> dict[str, object]:
                     "/v1/families",
                     headers={"Authorization": f"Bearer {coordinator}"},
                     json={
-                        "members": [{"id": person, "role": "child", "birth_date": born.isoformat()}],
+                        "members": [
+                            {"id": person, "role": "child", "birth_date": born.isoformat()}
+                        ],
                         "team": ["nav", "school"],
                         "coordinator": {"agency": "fs", "name": "Bench"},
                     },
@@ -103,9 +103,14 @@ def run(families: int, records: int, batch: int) -> dict[str, object]:
                 http.post(
                     "/v1/consents",
                     headers={"Authorization": f"Bearer {coordinator}"},
-                    json={"subject": person, "given_by": [person], "sources": ["nav"],
-                          "recipients": ["school"], "categories": ["employment"],
-                          "evidence": {"method": "written", "reference": "bench"}},
+                    json={
+                        "subject": person,
+                        "given_by": [person],
+                        "sources": ["nav"],
+                        "recipients": ["school"],
+                        "categories": ["employment"],
+                        "evidence": {"method": "written", "reference": "bench"},
+                    },
                 ).raise_for_status()
             bodies = [
                 "\n".join(card(persons[(i + j) % families], i + j) for j in range(batch))
@@ -116,14 +121,17 @@ def run(families: int, records: int, batch: int) -> dict[str, object]:
                 http.post(
                     "/v1/records/nav",
                     content=body.encode(),
-                    headers={"Authorization": f"Bearer {nav}",
-                             "Content-Type": "application/x-ndjson"},
+                    headers={
+                        "Authorization": f"Bearer {nav}",
+                        "Content-Type": "application/x-ndjson",
+                    },
                 ).raise_for_status()
             accepted = time.perf_counter() - start
             while True:
                 with instance.engine.connect() as conn:
                     waiting = conn.execute(
-                        sa.select(sa.func.count()).select_from(outbox)
+                        sa.select(sa.func.count())
+                        .select_from(outbox)
                         .where(outbox.c.status != "delivered")
                     ).scalar_one()
                 if waiting == 0:
@@ -135,12 +143,18 @@ def run(families: int, records: int, batch: int) -> dict[str, object]:
             envelope_bytes = 3500  # a sealed one-item PlanUpdate (see bench_sealing)
         instance.close()
 
-        producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all",
-                                 enable_idempotence=True, linger_ms=5)
+        producer = KafkaProducer(
+            bootstrap_servers=broker.bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+        )
         value = b"x" * envelope_bytes
         start = time.perf_counter()
-        futures = [producer.send("bench.bare", key=str(i % families).encode(), value=value)
-                   for i in range(messages)]
+        futures = [
+            producer.send("bench.bare", key=str(i % families).encode(), value=value)
+            for i in range(messages)
+        ]
         producer.flush()
         for future in futures:
             future.get(timeout=60)

@@ -219,7 +219,13 @@ def db_current(ctx: click.Context) -> None:
 @click.option("--port", type=int, default=None, help="Port (default: http_port from the config).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the HTTP API (and the relay to Kafka) until stopped."""
+    """Run the HTTP API (and the relay to Kafka) until stopped.
+
+    With tls_certfile/tls_keyfile in the config it serves HTTPS; with tls_client_ca_file too, it
+    requires a client certificate signed by that CA (mutual TLS).
+    """
+    import ssl
+
     import uvicorn
 
     from gateway.app import create_app
@@ -227,12 +233,21 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     instance = load_instance(ctx)
     migrate.check_current(instance.engine)
     settings = instance.settings
+    tls: dict[str, object] = {}
+    if settings.tls_certfile is not None:
+        tls = {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}
+        if settings.tls_client_ca_file is not None:  # mutual TLS: a client certificate is required
+            tls |= {
+                "ssl_ca_certs": str(settings.tls_client_ca_file),
+                "ssl_cert_reqs": ssl.CERT_REQUIRED,
+            }
     uvicorn.run(
         create_app(instance),
         host=host or settings.http_host,
         port=settings.http_port if port is None else port,
         log_level="info",
-        access_log=False,
+        access_log=False,  # request paths may name a person (subject reports): never log them
+        **tls,  # type: ignore[arg-type]
     )
 
 

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +26,8 @@ CONFIG_ENV = "HELHET_CONFIG"
 
 class AgencyConfig(BaseModel):
     """An agency's name in reports, and its public key file (default: in agency_keys_dir)."""
+
+    model_config = ConfigDict(extra="forbid")  # a key misplaced under [agencies.x] is an error
 
     name: str
     public_key_file: Path | None = None
@@ -59,6 +61,9 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    tls_client_ca_file: Path | None = None
     max_body_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     max_items_per_record: Annotated[int, Field(ge=1)] = 1000
 
@@ -99,10 +104,21 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _resolve_and_check(self) -> Settings:
         base = self.config_file.parent if self.config_file else Path.cwd()
-        for name in ("signing_key_file", "pseudonym_key_file", "agency_keys_dir"):
-            value: Path = getattr(self, name)
-            if not value.is_absolute():
+        for name in (
+            "signing_key_file",
+            "pseudonym_key_file",
+            "agency_keys_dir",
+            "tls_certfile",
+            "tls_keyfile",
+            "tls_client_ca_file",
+        ):
+            value: Path | None = getattr(self, name)
+            if value is not None and not value.is_absolute():
                 object.__setattr__(self, name, (base / value).resolve())
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile: tls_certfile and tls_keyfile go together")
+        if self.tls_client_ca_file is not None and self.tls_certfile is None:
+            raise ValueError("tls_client_ca_file: mutual TLS needs tls_certfile and tls_keyfile")
         if self.database_url.startswith("sqlite:///") and not self.database_url.startswith(
             "sqlite:////"
         ):

@@ -75,6 +75,10 @@ def test_age_overrides(tmp_path: Path) -> None:
             "age_of_self_determination",
         ),
         ("", "municipality"),
+        (
+            'municipality = "0301"\n[agencies.nav]\nname = "NAV"\nhttp_port = 1\n',
+            "agencies.nav.http_port",
+        ),
     ],
 )
 def test_invalid_configuration_names_the_key(tmp_path: Path, text: str, key: str) -> None:
