@@ -21,6 +21,7 @@ from gateway.routers import (
     health,
     keys,
     legal_bases,
+    metrics,
     records,
 )
 from gateway.routers import log as log_routes
@@ -95,6 +96,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         legal_bases.router,
         disclosures.router,
         log_routes.router,
+        metrics.router,
     ):
         app.include_router(router)
     return app

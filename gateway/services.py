@@ -16,6 +16,7 @@ from audit.pseudonym import pseudonymise
 from consent.index import ConsentIndex
 from gateway.context import Instance
 from gateway.keys import load_agency_public_key
+from gateway.metrics import Metrics
 from gateway.sealing import DataKeyRing
 
 
@@ -55,6 +56,7 @@ class Services:
         self.consents = ConsentIndex(settings.statutory_bases, settings.age_rules())
         self.keyring = DataKeyRing(rotate_after=float(settings.data_key_rotation_seconds))
         self.recipient_keys = RecipientKeys(instance)
+        self.metrics = Metrics()
         self._loaded = False
 
     @property

@@ -17,6 +17,9 @@ from gateway.problems import PROBLEM_TYPE_BASE, Problem
 from schemas import Agency
 
 router = APIRouter(prefix="/v1/records", tags=["records"])
+ACCEPTED = "helhet_records_accepted_total"
+REFUSED = "helhet_records_refused_total"
+REFUSED_HELP = "Records refused whole, by agency and HTTP status"
 AgencyClient = Annotated[Principal, Depends(require_role(Role.AGENCY))]
 
 
@@ -68,6 +71,7 @@ async def post_record(
             now=dt.datetime.now(dt.UTC),
         )
     except AdapterError as exc:
+        services.metrics.inc(REFUSED, REFUSED_HELP, agency=agency.value, status=str(exc.status))
         raise Problem(
             exc.status,
             exc.title,
@@ -77,6 +81,7 @@ async def post_record(
             extra={"agency": exc.agency, "record": exc.record, "expected": exc.expected},
         ) from exc
     except RecordError as exc:
+        services.metrics.inc(REFUSED, REFUSED_HELP, agency=agency.value, status=str(exc.status))
         raise Problem(
             exc.status,
             "Record refused",
@@ -84,4 +89,14 @@ async def post_record(
             pointer=exc.pointer,
             type_=PROBLEM_TYPE_BASE + "record",
         ) from exc
+    services.metrics.inc(ACCEPTED, "Records accepted (202)", agency=agency.value)
+    for route in answer.routes:
+        for name, categories in (("disclosed", route.disclosed), ("withheld", route.withheld)):
+            if categories:
+                services.metrics.inc(
+                    "helhet_routes_total",
+                    "Record routes to a recipient, by whether anything was disclosed or withheld",
+                    recipient=route.recipient,
+                    outcome=name,
+                )
     return JSONResponse(answer.model_dump(mode="json"), status_code=202)
