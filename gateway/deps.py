@@ -5,6 +5,7 @@ Every protected endpoint declares `Annotated[Principal, Depends(require_role(...
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Annotated
 
@@ -51,9 +52,13 @@ def _unauthorized(detail: str) -> Problem:
     )
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+def get_services(request: Request) -> Services:
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -72,6 +77,25 @@ def get_principal(request: Request, engine: EngineDep) -> Principal:
         access_log.record_denied(engine, request, status=401, reason="unknown_token")
         raise _unauthorized("the bearer token is unknown or revoked")
     request.state.principal = principal
+    wait = services_of(request).rate_limiter.check(principal.client_id)
+    if wait > 0:
+        access_log.record_denied(
+            engine,
+            request,
+            status=429,
+            reason="rate_limited",
+            client=principal.name,
+            role=principal.role.value,
+        )
+        seconds = max(1, math.ceil(wait))
+        raise Problem(
+            429,
+            "Too many requests",
+            f"the client is over its limit of {services_of(request).settings.rate_limit_per_minute}"
+            f" requests per minute; try again in {seconds} s",
+            type_=PROBLEM_TYPE_BASE + "rate-limited",
+            headers={"Retry-After": str(seconds)},
+        )
     return principal
 
 

@@ -17,6 +17,7 @@ from consent.index import ConsentIndex
 from gateway.context import Instance
 from gateway.keys import load_agency_public_key
 from gateway.metrics import Metrics
+from gateway.ratelimit import RateLimiter
 from gateway.sealing import DataKeyRing
 
 
@@ -57,6 +58,7 @@ class Services:
         self.keyring = DataKeyRing(rotate_after=float(settings.data_key_rotation_seconds))
         self.recipient_keys = RecipientKeys(instance)
         self.metrics = Metrics()
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         self._loaded = False
 
     @property
