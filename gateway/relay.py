@@ -176,6 +176,7 @@ class Relay:
                     .where(outbox.c.id.in_([c.id for c in publish]))
                     .values(
                         status=IN_FLIGHT,
+                        claimed_at=now,
                         lease_until=now + self.lease,
                         attempts=outbox.c.attempts + 1,
                     )
@@ -346,6 +347,11 @@ class Relay:
     # --- recovery of in-doubt rows --------------------------------------------------------
 
     def _recover(self) -> int:
+        """Rows whose lease ran out while in flight: find them on the topic, else retry them.
+
+        Claimed (lease renewed) in one short transaction, looked up on Kafka outside any
+        transaction, then settled in another; a crash in between only repeats the look-up.
+        """
         now = self.clock()
         with self.engine.begin() as conn:
             rows = conn.execute(
@@ -361,25 +367,48 @@ class Relay:
             by_topic: dict[str, list[Any]] = defaultdict(list)
             for row in rows:
                 by_topic[row.topic].append(row)
-            found: dict[str, Placement] = {}
-            for topic, topic_rows in by_topic.items():
-                earliest = min(r.lease_until for r in topic_rows) - self.lease
-                after = {
+            # Messages acknowledged and recorded before the first of these was claimed lie
+            # before it on the topic: read each partition only past the last of them.
+            after = {
+                topic: {
                     int(p): int(o)
                     for p, o in conn.execute(
                         sa.select(outbox.c.kafka_partition, sa.func.max(outbox.c.kafka_offset))
                         .where(
                             outbox.c.topic == topic,
                             outbox.c.status == DELIVERED,
-                            outbox.c.delivered_at < earliest,
+                            outbox.c.delivered_at < min(r.claimed_at for r in topic_rows),
                         )
                         .group_by(outbox.c.kafka_partition)
                     )
                 }
-                found.update(self.publisher.find(topic, {r.message_id for r in topic_rows}, after))
-            on_topic = [(r, found[r.message_id]) for r in rows if r.message_id in found]
-            self._delivered(conn, on_topic, now, recovered=True)
-            retry = [r.id for r in rows if r.message_id not in found]
+                for topic, topic_rows in by_topic.items()
+            }
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id.in_([r.id for r in rows]))
+                .values(lease_until=now + self.lease)
+            )
+        found: dict[str, Placement] = {}
+        for topic, topic_rows in by_topic.items():
+            found.update(
+                self.publisher.find(topic, {r.message_id for r in topic_rows}, after[topic])
+            )
+        settled = self.clock()
+        with self.engine.begin() as conn:
+            still = {
+                row.id: row
+                for row in conn.execute(
+                    sa.select(outbox).where(
+                        outbox.c.id.in_([r.id for r in rows]), outbox.c.status == IN_FLIGHT
+                    )
+                )
+            }
+            on_topic = [
+                (row, found[row.message_id]) for row in still.values() if row.message_id in found
+            ]
+            self._delivered(conn, on_topic, settled, recovered=True)
+            retry = [row.id for row in still.values() if row.message_id not in found]
             if retry:
                 conn.execute(
                     outbox.update()

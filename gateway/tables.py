@@ -94,6 +94,7 @@ outbox = sa.Table(
     sa.Column("payload_sha256", sa.String(64), nullable=False),
     sa.Column("envelope", sa.LargeBinary, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),  # when last sent
     sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),

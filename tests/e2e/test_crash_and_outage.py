@@ -14,10 +14,12 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.embedded_broker import EmbeddedBroker
+from gateway.errors import BrokerUnavailable
 from gateway.reconcile import reconcile
 from gateway.tables import outbox
 from tests.e2e.harness import Gateway, running_gateway
@@ -130,3 +132,35 @@ def test_broker_stopped_and_started_delivers_everything_once(
             assert gw.count(outbox, outbox.c.status == "delivered") == 8
     finally:
         broker.stop()
+
+
+class _AcknowledgementLost:
+    """The real publisher, but every acknowledgement is lost on the way back (as when the
+    gateway dies between the broker's answer and recording it)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def publish(self, messages: Any) -> list[Any]:
+        self.real.publish(messages)
+        return [BrokerUnavailable("acknowledgement lost") for _ in messages]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_published_but_unrecorded_messages_are_found_not_resent(gw: Gateway) -> None:
+    person = _family_with_consent(gw)
+    _post_many(gw, person, 4)
+    relay = gw.relay()
+    real = relay.publisher
+    relay.publisher = _AcknowledgementLost(real)
+    lost = relay.run_once()
+    assert lost.failed == 4 and lost.delivered == 0
+    assert len(drain(gw, "school")) == 4  # they did reach the topic
+    relay.publisher = real
+    recovered = relay.run_once()
+    assert recovered.recovered == 4 and recovered.delivered == 0  # found, not published again
+    _assert_exactly_once(gw, 4)
+    deliveries = [e for e in gw.log_entries() if e.event_type.value == "delivery"]
+    assert len(deliveries) == 4 and all(e.details.get("recovered") for e in deliveries)
