@@ -6,11 +6,12 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
+from pydantic import ValidationError
 
 from gateway import families
 from gateway.clients import Principal, Role
 from gateway.deps import EngineDep, SettingsDep, require_role
-from gateway.problems import PROBLEM_TYPE_BASE, Problem
+from gateway.problems import PROBLEM_TYPE_BASE, Problem, validation_problem
 
 router = APIRouter(prefix="/v1/families", tags=["families"])
 Coordinator = Annotated[Principal, Depends(require_role(Role.COORDINATOR))]
@@ -74,6 +75,6 @@ def change_family(
             family, version = families.patch(conn, family_id, body, now=dt.datetime.now(dt.UTC))
     except families.FamilyError as exc:
         raise _problem(exc) from exc
-    except ValueError as exc:  # the merged family is inconsistent (pydantic ValidationError)
-        raise Problem(422, "Family refused", str(exc), type_=PROBLEM_TYPE_BASE + "family") from exc
+    except ValidationError as exc:  # the merged family is inconsistent
+        raise validation_problem(exc.errors()) from exc
     return _view(family, version)

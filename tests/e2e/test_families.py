@@ -1,0 +1,138 @@
+"""Families and teams over a real HTTP server (both databases): enrolment, validation, changes,
+and routing that follows them (a person in two families is served in each)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import Gateway, running_gateway
+from tests.e2e.test_forwarding import nav_card
+
+
+@pytest.fixture
+def gw(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Iterator[Gateway]:
+    with running_gateway(tmp_path, database_url, kafka_bootstrap) as gateway:
+        yield gateway
+
+
+def _member(person: str, born: dt.date, role: str = "child", guardians: list[str] | None = None):
+    return {
+        "id": person,
+        "role": role,
+        "birth_date": born.isoformat(),
+        "guardians": guardians or [],
+    }
+
+
+COORDINATOR = {"agency": "familiesenteret", "name": "Kari Koordinator"}
+
+
+def test_enrol_read_and_change(gw: Gateway) -> None:
+    parent, parent_born = gw.person(40)
+    child, child_born = gw.person(12)
+    with gw.client("coordinator") as c:
+        created = c.post(
+            "/v1/families",
+            json={
+                "members": [
+                    _member(parent, parent_born, "parent"),
+                    _member(child, child_born, guardians=[parent]),
+                ],
+                "team": ["school", "health"],
+                "coordinator": COORDINATOR,
+            },
+        )
+        assert created.status_code == 201
+        family_id = created.json()["family_id"]
+        assert created.headers["location"] == f"/v1/families/{family_id}"
+        read = c.get(f"/v1/families/{family_id}").json()
+        assert read["team"] == ["school", "health"] and read["version"] == 1
+        assert read["municipality"] == gw.settings.municipality
+        changed = c.patch(f"/v1/families/{family_id}", json={"team": ["school", "nav"]})
+        assert changed.status_code == 200 and changed.json()["version"] == 2
+        assert c.get(f"/v1/families/{family_id}").json()["team"] == ["school", "nav"]
+        assert c.get("/v1/families/nope").status_code == 404
+    with gw.client("nav") as c:
+        assert c.get(f"/v1/families/{family_id}").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        ({"team": ["school", "police"]}, "/team/1"),
+        (
+            {"members": [{"id": "12345678901", "role": "child", "birth_date": "2010-01-01"}]},
+            "/members/0/id",
+        ),
+        (
+            {"members": [{"id": "{child}", "role": "cousin", "birth_date": "2010-01-01"}]},
+            "/members/0/role",
+        ),
+        ({"team": []}, "/team"),
+    ],
+)
+def test_invalid_families_name_the_field(gw: Gateway, change: dict, pointer: str) -> None:
+    child, born = gw.person(12)
+    body = {"members": [_member(child, born)], "team": ["school"], "coordinator": COORDINATOR}
+    for key, value in change.items():
+        body[key] = [
+            {**m, "id": child} if isinstance(m, dict) and m.get("id") == "{child}" else m
+            for m in value
+        ]
+    with gw.client("coordinator") as c:
+        response = c.post("/v1/families", json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert pointer in [e["pointer"] for e in response.json()["errors"]]
+
+
+def test_birth_date_must_agree_across_families(gw: Gateway) -> None:
+    child, born = gw.person(12)
+    gw.enrol([_member(child, born)], ["school"])
+    with gw.client("coordinator") as c:
+        response = c.post(
+            "/v1/families",
+            json={
+                "members": [_member(child, born + dt.timedelta(days=1))],
+                "team": ["nav"],
+                "coordinator": COORDINATOR,
+            },
+        )
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["pointer"] == "/members/0/birth_date"
+
+
+def test_person_in_two_families_is_served_in_each(gw: Gateway) -> None:
+    young, born = gw.person(19)
+    first = gw.enrol([_member(young, born, "other")], ["nav", "school"])
+    second = gw.enrol([_member(young, born, "other")], ["nav", "housing"])
+    gw.consent(
+        subject=young,
+        given_by=[young],
+        sources=["nav"],
+        recipients=["*"],
+        categories=["employment"],
+    )
+    answer = gw.post("nav", nav_card(young), "application/json").json()
+    routes = {(r["family_id"], r["recipient"]) for r in answer["routes"] if r["disclosed"]}
+    assert routes == {(first, "school"), (second, "housing")}
+
+
+def test_changed_team_changes_routing(gw: Gateway) -> None:
+    young, born = gw.person(19)
+    family = gw.enrol([_member(young, born, "other")], ["nav", "school"])
+    gw.consent(
+        subject=young,
+        given_by=[young],
+        sources=["nav"],
+        recipients=["*"],
+        categories=["employment"],
+    )
+    with gw.client("coordinator") as c:
+        assert c.patch(f"/v1/families/{family}", json={"team": ["nav", "housing"]}).is_success
+    answer = gw.post("nav", nav_card(young), "application/json").json()
+    assert [r["recipient"] for r in answer["routes"]] == ["housing"]
