@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from adapters._common import check_body, check_content_type, translate_json
+from adapters._common import JsonAdapterBase
+from adapters._json import RawRecord
 from adapters.base import DEFAULT_MAX_BYTES, JSON, NDJSON, TEXT_XML, XML, resolve_received_at
 from adapters.child_welfare.fiks import translate_fiks
 from adapters.child_welfare.ssb import translate_barnevern
@@ -14,7 +15,7 @@ from adapters.child_welfare.xmlsafe import DEFAULT_MAX_DEPTH, parse_xml
 from schemas import Agency, PlanUpdate
 
 
-class ChildWelfareAdapter:
+class ChildWelfareAdapter(JsonAdapterBase):
     """SSB Barnevern v4 XML (both layouts) and KS Fiks bekymringsmelding v2 JSON."""
 
     agency: Agency = Agency.CHILD_WELFARE
@@ -23,17 +24,19 @@ class ChildWelfareAdapter:
     def __init__(
         self, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
     ) -> None:
-        self.max_bytes = max_bytes
+        super().__init__(max_bytes=max_bytes)
         self.max_depth = max_depth
 
-    def translate(
-        self, body: bytes, content_type: str, *, received_at: dt.datetime | None = None
+    def _translate(
+        self, body: bytes, media: str, received_at: dt.datetime | None
     ) -> list[PlanUpdate]:
-        agency = self.agency.value
-        check_body(agency, body, self.max_bytes)
-        media = check_content_type(agency, content_type, self.content_types)
         if media in (XML, TEXT_XML):
             when = resolve_received_at(received_at)
-            root = parse_xml(agency, body, max_bytes=self.max_bytes, max_depth=self.max_depth)
+            root = parse_xml(
+                self.agency_name, body, max_bytes=self.max_bytes, max_depth=self.max_depth
+            )
             return translate_barnevern(root, received_at=when)
-        return translate_json(agency, body, media, received_at, translate_fiks)
+        return super()._translate(body, media, received_at)
+
+    def _record(self, raw: RawRecord, received_at: dt.datetime) -> PlanUpdate:
+        return translate_fiks(raw, received_at)

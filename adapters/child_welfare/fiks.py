@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from adapters._common import record_builder
 from adapters._json import RawRecord, root
-from adapters.base import OSLO, RecordBuilder
+from adapters.base import OSLO
 from adapters.errors import InvalidIdentifier
 from schemas import Agency, Category, ItemKind, ItemStatus, PlanUpdate
 
@@ -18,14 +19,8 @@ from schemas import Agency, Category, ItemKind, ItemStatus, PlanUpdate
 def translate_fiks(raw: RawRecord, received_at: dt.datetime) -> PlanUpdate:
     agency = Agency.CHILD_WELFARE.value
     node = root(agency, raw)
-    builder = RecordBuilder(
-        Agency.CHILD_WELFARE,
-        system="ks-fiks-io",
-        record_type="bekymringsmelding",
-        record_id="",
-        record_label=raw.label,
-        content=raw.content,
-        received_at=received_at,
+    builder = record_builder(
+        Agency.CHILD_WELFARE, raw, "ks-fiks-io", "bekymringsmelding", "", received_at
     )
     if "privatBarn" in node.value and "offentligBarn" not in node.value:
         raise InvalidIdentifier(

@@ -256,7 +256,7 @@ def _sak(
                 "id": rel.req("TilId", max_length=50),
             }
         )
-    _check_period(sak, start, end, "@SluttDato")
+    _check_period(sak, start, end)
     builder.add(
         key=f"Sak/{sak_id}",
         pointer=sak.path,
@@ -302,17 +302,15 @@ def _sak(
         m_start = el.req_date("StartDato")
         reporters = [r.code("Kode", c.MELDER) or "" for r in el.children("Melder")]
         contents = [s.code("Kode", c.SAKSINNHOLD) or "" for s in el.children("Saksinnhold")]
-        concl = el.child("Konklusjon", required=False)
+        concl, m_end = _conclusion(el)
         values: dict[str, Any] = {"melder": reporters, "saksinnhold": contents}
-        m_end = None
         description = None
         if concl is not None:
-            m_end = concl.req_date("SluttDato")
             kode = concl.code("Kode", c.MELDING_KONKLUSJON)
             assert kode is not None
             values["konklusjon"] = kode
             description = f"Konklusjon: {c.MELDING_KONKLUSJON[kode]}"
-        _check_period(concl or el, m_start, m_end, "@SluttDato")
+        _check_period(concl or el, m_start, m_end)
         add(
             el,
             "Melding",
@@ -328,12 +326,10 @@ def _sak(
     for el in sak.children("Undersokelse"):
         u_start = el.req_date("StartDato")
         grounds = [g.code("Kode", c.SAKSINNHOLD) or "" for g in el.children("Vedtaksgrunnlag")]
-        concl = el.child("Konklusjon", required=False)
+        concl, u_end = _conclusion(el)
         values = {"vedtaksgrunnlag": grounds}
-        u_end = None
         code = None
         if concl is not None:
-            u_end = concl.req_date("SluttDato")
             kode = concl.code("Kode", c.UNDERSOKELSE_KONKLUSJON)
             assert kode is not None
             values["konklusjon"] = kode
@@ -342,7 +338,7 @@ def _sak(
         if extension is not None:
             granted = extension.code("Innvilget", {"1": "Ja", "2": "Nei"}, required=False)
             values["utvidetFrist"] = {"1": True, "2": False}.get(granted or "")
-        _check_period(concl or el, u_start, u_end, "@SluttDato")
+        _check_period(concl or el, u_start, u_end)
         add(
             el,
             "Undersokelse",
@@ -357,9 +353,8 @@ def _sak(
         ptype = el.code("Plantype", c.PLANTYPE)
         assert ptype is not None
         evaluations = [e.req_date("UtfortDato").isoformat() for e in el.children("Evaluering")]
-        concl = el.child("Konklusjon", required=False)
-        p_end = concl.req_date("SluttDato") if concl is not None else None
-        _check_period(concl or el, p_start, p_end, "@SluttDato")
+        concl, p_end = _conclusion(el)
+        _check_period(concl or el, p_start, p_end)
         add(
             el,
             "Plan",
@@ -388,9 +383,8 @@ def _sak(
         lift = el.child("Opphevelse", required=False)
         if lift is not None:
             values["opphevelse"] = lift.code("Kode", c.OPPHEVELSE)
-        concl = el.child("Konklusjon", required=False)
-        t_end = concl.req_date("SluttDato") if concl is not None else None
-        _check_period(concl or el, t_start, t_end, "@SluttDato")
+        concl, t_end = _conclusion(el)
+        _check_period(concl or el, t_start, t_end)
         add(
             el,
             "Tiltak",
@@ -423,9 +417,8 @@ def _sak(
                 claims.append(claim_concl.code("Kode", c.KRAV_KONKLUSJON))
         if claims:
             values["krav"] = claims
-        concl = el.child("Konklusjon", required=False)
-        v_end = concl.req_date("SluttDato") if concl is not None else None
-        _check_period(concl or el, v_start, v_end, "@SluttDato")
+        concl, v_end = _conclusion(el)
+        _check_period(concl or el, v_start, v_end)
         add(
             el,
             "Vedtak",
@@ -438,17 +431,15 @@ def _sak(
         )
     for el in sak.children("Ettervern"):
         offered = el.req_date("TilbudSendtDato")
-        concl = el.child("Konklusjon", required=False)
+        concl, e_end = _conclusion(el)
         status = ItemStatus.PROPOSED
-        e_end = None
         values = {}
         if concl is not None:
-            e_end = concl.req_date("SluttDato")
             kode = concl.code("Kode", c.ETTERVERN_KONKLUSJON)
             assert kode is not None
             status = ETTERVERN_STATUS[kode]
             values["konklusjon"] = kode
-        _check_period(concl or el, offered, e_end, "@SluttDato")
+        _check_period(concl or el, offered, e_end)
         add(
             el,
             "Ettervern",
@@ -506,10 +497,17 @@ def _sak(
     return builder.build()
 
 
-def _check_period(el: X, start: dt.date, end: dt.date | None, where: str) -> None:
+def _conclusion(el: X) -> tuple[X | None, dt.date | None]:
+    """The element's optional <Konklusjon> and its SluttDato (the element's end)."""
+    concl = el.child("Konklusjon", required=False)
+    return concl, concl.req_date("SluttDato") if concl is not None else None
+
+
+def _check_period(el: X, start: dt.date, end: dt.date | None) -> None:
+    """Refuse an @SluttDato of `el` before `start`."""
     if end is not None and end < start:
         raise el.invalid(
-            where,
+            "@SluttDato",
             f"an end date on or after the start {start.isoformat()}",
             f"got {end.isoformat()}",
         )

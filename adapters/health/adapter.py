@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from adapters._common import JsonAdapterBase
+from adapters._common import JsonAdapterBase, record_builder
 from adapters._json import RawRecord, root
 from adapters.base import (
     COPENHAGEN,
@@ -23,7 +23,6 @@ from adapters.base import (
     JSON,
     NDJSON,
     OSLO,
-    RecordBuilder,
 )
 from adapters.errors import InvalidIdentifier, InvalidRecord
 from adapters.health import mapping as m
@@ -38,7 +37,6 @@ class HealthAdapter(JsonAdapterBase):
     """Health: application/fhir+json (a Bundle or an array of them), NDJSON of Bundles."""
 
     agency: Agency = Agency.HEALTH
-    agency_name = Agency.HEALTH.value
     content_types: tuple[str, ...] = (FHIR_JSON, JSON, NDJSON, FHIR_NDJSON)
 
     def __init__(
@@ -101,14 +99,13 @@ class _BundleReader:
         self.bundle: dict[str, Any] = raw.value
         meta = self.bundle.get("meta") or {}
         ident = (self.bundle.get("identifier") or {}).get("value")
-        self.builder = RecordBuilder(
+        self.builder = record_builder(
             Agency.HEALTH,
-            system=str(meta.get("source") or "fhir")[:200],
-            record_type="fhir/Bundle",
-            record_id=str(self.bundle.get("id") or ident or ""),
-            record_label=raw.label,
-            content=raw.content,
-            received_at=received_at,
+            raw,
+            str(meta.get("source") or "fhir")[:200],
+            "fhir/Bundle",
+            str(self.bundle.get("id") or ident or ""),
+            received_at,
         )
         if not self.builder.record_id:
             self.builder.record_id = f"Bundle/{self.builder.content_digest[:16]}"
@@ -279,6 +276,26 @@ class _BundleReader:
                     return str(coding["display"])
         return fallback
 
+    def _add(
+        self,
+        index: int,
+        res: dict[str, Any],
+        key: str,
+        subject: str,
+        kind: ItemKind,
+        **fields: Any,
+    ) -> None:
+        """One item for the resource at entry `index`, in the category its codes give."""
+        self.builder.add(
+            key=key,
+            pointer=self.ptr(index),
+            subject=subject,
+            kind=kind,
+            category=self.category(res),
+            source_ref=key,
+            **fields,
+        )
+
     def careplan(self, index: int, res: dict[str, Any], key: str) -> None:
         subject, zone = self.patient(index, res)
         status = self._status(index, res.get("status"), m.CAREPLAN_STATUS)
@@ -289,12 +306,12 @@ class _BundleReader:
             if text:
                 activities.append(text)
         categories = res.get("category") or []
-        self.builder.add(
-            key=key,
-            pointer=self.ptr(index),
-            subject=subject,
-            kind=ItemKind.MEASURE,
-            category=self.category(res),
+        self._add(
+            index,
+            res,
+            key,
+            subject,
+            ItemKind.MEASURE,
             title=res.get("title") or self._text(categories[0] if categories else None, "Plan"),
             description=res.get("description"),
             status=status,
@@ -305,7 +322,6 @@ class _BundleReader:
                 "intent": res.get("intent"),
                 "aktiviteter": activities,
             },
-            source_ref=key,
         )
 
     def encounter(self, index: int, res: dict[str, Any], key: str) -> None:
@@ -314,18 +330,17 @@ class _BundleReader:
         types = res.get("type") or []
         service = res.get("serviceType")
         cls = res.get("class") or {}
-        self.builder.add(
-            key=key,
-            pointer=self.ptr(index),
-            subject=subject,
-            kind=ItemKind.EVENT,
-            category=self.category(res),
+        self._add(
+            index,
+            res,
+            key,
+            subject,
+            ItemKind.EVENT,
             title=self._text(service, self._text(types[0] if types else None, "Konsultasjon")),
             status=status,
             period=self._period(index, res.get("period"), zone, "period"),
             code=self._code(service) or (self._code(types[0]) if types else None),
             values={"fhir_status": res["status"], "class": cls.get("code")},
-            source_ref=key,
         )
 
     def condition(self, index: int, res: dict[str, Any], key: str) -> None:
@@ -339,12 +354,12 @@ class _BundleReader:
             raise self.invalid(
                 self.ptr(index, "abatementDateTime"), "an abatement on or after the onset"
             )
-        self.builder.add(
-            key=key,
-            pointer=self.ptr(index),
-            subject=subject,
-            kind=ItemKind.OBSERVATION,
-            category=self.category(res),
+        self._add(
+            index,
+            res,
+            key,
+            subject,
+            ItemKind.OBSERVATION,
             title=self._text(res.get("code"), "Tilstand"),
             status=ItemStatus.CANCELLED if withdrawn else ItemStatus.RECORDED,
             period=(start, end),
@@ -353,7 +368,6 @@ class _BundleReader:
                 "clinicalStatus": clinical[1] if clinical else None,
                 "verificationStatus": verification[1] if verification else None,
             },
-            source_ref=key,
         )
 
     def observation(self, index: int, res: dict[str, Any], key: str) -> None:
@@ -367,6 +381,10 @@ class _BundleReader:
         values: dict[str, Any] = {"fhir_status": res["status"]}
         if "valueQuantity" in res:
             quantity = res["valueQuantity"]
+            if not isinstance(quantity, dict):  # FHIR JSON has no nulls
+                raise self.invalid(
+                    self.ptr(index, "valueQuantity"), "a Quantity object", f"got {quantity!r}"
+                )
             values["value"] = quantity.get("value")
             values["unit"] = quantity.get("unit") or quantity.get("code")
         elif "valueCodeableConcept" in res:
@@ -379,16 +397,15 @@ class _BundleReader:
                 if field in res:
                     values["value"] = res[field]
                     break
-        self.builder.add(
-            key=key,
-            pointer=self.ptr(index),
-            subject=subject,
-            kind=ItemKind.OBSERVATION,
-            category=self.category(res),
+        self._add(
+            index,
+            res,
+            key,
+            subject,
+            ItemKind.OBSERVATION,
             title=self._text(res.get("code"), "Observasjon"),
             status=status,
             period=period,
             code=self._code(res.get("code")),
             values=values,
-            source_ref=key,
         )

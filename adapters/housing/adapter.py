@@ -20,7 +20,6 @@ class HousingAdapter(JsonAdapterBase):
     """Housing: application/json (one record or an array) and application/x-ndjson."""
 
     agency: Agency = Agency.HOUSING
-    agency_name = Agency.HOUSING.value
     content_types: tuple[str, ...] = (JSON, NDJSON)
 
     def _record(self, raw: RawRecord, received_at: dt.datetime) -> PlanUpdate:
@@ -38,26 +37,20 @@ class HousingAdapter(JsonAdapterBase):
             "or an eviction step (hendelse)",
         )
 
-    def _builder(
+    def _open(
         self, node: Node, raw: RawRecord, system: str, kind: str, when: dt.datetime
     ) -> tuple[RecordBuilder, str]:
+        """The record's builder (id and system as the record names them) and its person."""
         rid = node.string("id", required=False, max_length=200)
-        builder = RecordBuilder(
-            Agency.HOUSING,
-            system=node.string("system", required=False, max_length=200) or system,
-            record_type=kind,
-            record_id=rid or "",
-            record_label=raw.label,
-            content=raw.content,
-            received_at=when,
-        )
+        system = node.string("system", required=False, max_length=200) or system
+        builder = self._builder(raw, system, kind, rid or "", when)
         subject = builder.subject(node.value.get("personIdent"), node.at("personIdent"))
         if not rid:
             builder.record_id = f"{kind}/{subject}/{builder.content_digest[:16]}"
         return builder, subject
 
     def _bostotte(self, node: Node, raw: RawRecord, when: dt.datetime) -> PlanUpdate:
-        builder, subject = self._builder(node, raw, "husbanken-bostotte", "bostotte", when)
+        builder, subject = self._open(node, raw, "husbanken-bostotte", "bostotte", when)
         cases = node.objects("saker", required=False)
         payments = node.objects("utbetalinger", required=False)
         for case in cases:
@@ -142,7 +135,7 @@ class HousingAdapter(JsonAdapterBase):
         return month
 
     def _situation(self, node: Node, raw: RawRecord, when: dt.datetime) -> PlanUpdate:
-        builder, subject = self._builder(node, raw, "kommune-bolig", "bosituasjon", when)
+        builder, subject = self._open(node, raw, "kommune-bolig", "bosituasjon", when)
         botype = node.code("botype", m.BOTYPE)
         assert botype is not None
         persons = node.number("antallPersoner", integer=True, minimum=1, required=False)
@@ -166,7 +159,7 @@ class HousingAdapter(JsonAdapterBase):
         return builder.build()
 
     def _eviction(self, node: Node, raw: RawRecord, when: dt.datetime) -> PlanUpdate:
-        builder, subject = self._builder(node, raw, "namsmann", "utkastelse", when)
+        builder, subject = self._open(node, raw, "namsmann", "utkastelse", when)
         case_id = node.req_str("sakId", max_length=100)
         step = node.code("hendelse", m.EVICTION)
         assert step is not None

@@ -22,7 +22,6 @@ class NavAdapter(JsonAdapterBase):
     """NAV: application/json (one message, or an array) and application/x-ndjson."""
 
     agency: Agency = Agency.NAV
-    agency_name = Agency.NAV.value
     content_types: tuple[str, ...] = (JSON, NDJSON)
 
     def _record(self, raw: RawRecord, received_at: dt.datetime) -> PlanUpdate:
@@ -60,19 +59,6 @@ class NavAdapter(JsonAdapterBase):
                 detail="13 digits is NAV's internal aktorId, which cannot be matched to a family",
             )
         return builder.subject(value, node.at(key))
-
-    def _builder(
-        self, raw: RawRecord, system: str, kind: str, rid: str, when: dt.datetime
-    ) -> RecordBuilder:
-        return RecordBuilder(
-            Agency.NAV,
-            system=system,
-            record_type=kind,
-            record_id=rid,
-            record_label=raw.label,
-            content=raw.content,
-            received_at=when,
-        )
 
     def _upsert(self, node: Node, raw: RawRecord, when: dt.datetime) -> PlanUpdate:
         message_id = check_uuid(node, "messageId")

@@ -25,7 +25,6 @@ class SchoolAdapter(JsonAdapterBase):
     """School: application/json (a resource, an array, or a FINT collection) and NDJSON."""
 
     agency: Agency = Agency.SCHOOL
-    agency_name = Agency.SCHOOL.value
     content_types: tuple[str, ...] = (JSON, NDJSON)
     collection_keys = ("_embedded._entries",)
 
@@ -61,48 +60,47 @@ class SchoolAdapter(JsonAdapterBase):
 
     # --- FINT helpers ---
 
-    def _builder(
-        self, raw: RawRecord, system: str, kind: str, rid: str, when: dt.datetime
-    ) -> RecordBuilder:
-        return RecordBuilder(
-            Agency.SCHOOL,
-            system=system,
-            record_type=kind,
-            record_id=rid,
-            record_label=raw.label,
-            content=raw.content,
-            received_at=when,
-        )
-
-    def _system_id(self, node: Node) -> str:
-        ident = node.req_obj("systemId")
-        return ident.req_str("identifikatorverdi", max_length=200)
-
-    def _link(
-        self, node: Node, rel: str, pattern: re.Pattern[str], expected: str
-    ) -> tuple[str, str]:
-        links = node.req_obj("_links")
-        entries = links.objects(rel, min_items=1)
-        href = entries[0].req_str("href", max_length=2000)
-        match = pattern.search(href)
-        if match is None:
-            raise entries[0].invalid("href", expected, f"got {href!r}")
-        return match.group(1), entries[0].at("href")
-
-    def _pupil(self, node: Node, builder: RecordBuilder) -> str:
-        links = node.req_obj("_links")
-        entries = links.objects("elev", min_items=1)
-        href = entries[0].req_str("href", max_length=2000)
+    def _fint(
+        self, node: Node, raw: RawRecord, kind: str, when: dt.datetime
+    ) -> tuple[RecordBuilder, str]:
+        """The builder of a FINT resource (record id: its systemId) and the pupil it links to."""
+        rid = node.req_obj("systemId").req_str("identifikatorverdi", max_length=200)
+        builder = self._builder(raw, FINT_SYSTEM, kind, rid, when)
+        href, entry = self._href(node, "elev")
         match = _FNR.search(href)
         if match is None:
             raise InvalidIdentifier(
                 self.agency_name,
                 "a link to the pupil by fødselsnummer (…/fodselsnummer/<11 digits>)",
                 record=builder.record_label,
-                pointer=entries[0].at("href"),
+                pointer=entry.at("href"),
                 detail=f"got {href!r}",
             )
-        return builder.subject(match.group(1), entries[0].at("href"))
+        return builder, builder.subject(match.group(1), entry.at("href"))
+
+    def _href(self, node: Node, rel: str) -> tuple[str, Node]:
+        """The first _links.<rel>[].href and the link object it stands in."""
+        entry = node.req_obj("_links").objects(rel, min_items=1)[0]
+        return entry.req_str("href", max_length=2000), entry
+
+    def _link(self, node: Node, rel: str) -> tuple[str, str]:
+        """The code at the end of a _links.<rel> href (…/systemid/<code>) and its pointer."""
+        href, entry = self._href(node, rel)
+        match = _SYSTEMID.search(href)
+        if match is None:
+            raise entry.invalid("href", f"a {rel} link ending in /systemid/<code>", f"got {href!r}")
+        return match.group(1), entry.at("href")
+
+    def _coded_link(
+        self, node: Node, builder: RecordBuilder, rel: str, table: Mapping[str, str]
+    ) -> str:
+        """A _links.<rel> code that `table` knows."""
+        code, pointer = self._link(node, rel)
+        if code not in table:
+            raise builder.invalid(
+                pointer, f"a {rel} code: " + ", ".join(sorted(table)), f"got {code!r}"
+            )
+        return code
 
     def _period(self, node: Node, required: bool) -> tuple[dt.date | None, dt.date | None]:
         period = node.obj("periode", required=required)
@@ -117,18 +115,9 @@ class SchoolAdapter(JsonAdapterBase):
     # --- record types ---
 
     def _registration(self, node: Node, raw: RawRecord, when: dt.datetime) -> PlanUpdate:
-        rid = self._system_id(node)
-        builder = self._builder(raw, FINT_SYSTEM, "fravarsregistrering", rid, when)
-        subject = self._pupil(node, builder)
-        code, code_ptr = self._link(
-            node, "fravarstype", _SYSTEMID, "a fravarstype link ending in /systemid/<code>"
-        )
-        if code not in self.absence_types:
-            raise builder.invalid(
-                code_ptr,
-                "a fravarstype code: " + ", ".join(sorted(self.absence_types)),
-                f"got {code!r}",
-            )
+        builder, subject = self._fint(node, raw, "fravarsregistrering", when)
+        rid = builder.record_id
+        code = self._coded_link(node, builder, "fravarstype", self.absence_types)
         period = node.req_obj("periode")
         start = period.datetime("start", OSLO)
         end = period.datetime("slutt", OSLO)
@@ -162,9 +151,8 @@ class SchoolAdapter(JsonAdapterBase):
         return builder.build()
 
     def _overview(self, node: Node, raw: RawRecord, when: dt.datetime) -> PlanUpdate:
-        rid = self._system_id(node)
-        builder = self._builder(raw, FINT_SYSTEM, "fravarsoversikt", rid, when)
-        subject = self._pupil(node, builder)
+        builder, subject = self._fint(node, raw, "fravarsoversikt", when)
+        rid = builder.record_id
         pct = node.req_obj("fravarsprosent")
         hours = pct.number("fravarstimer")
         percent = pct.number("prosent")
@@ -182,10 +170,7 @@ class SchoolAdapter(JsonAdapterBase):
         links = node.req_obj("_links")
         for rel in ("fag", "undervisningsgruppe"):
             if rel in links.value:
-                code, _ = self._link(
-                    node, rel, _SYSTEMID, f"a {rel} link ending in /systemid/<code>"
-                )
-                values[rel] = code
+                values[rel] = self._link(node, rel)[0]
         subject_name = values.get("fag")
         builder.add(
             key=rid,
@@ -202,18 +187,9 @@ class SchoolAdapter(JsonAdapterBase):
         return builder.build()
 
     def _support(self, node: Node, raw: RawRecord, when: dt.datetime) -> PlanUpdate:
-        rid = self._system_id(node)
-        builder = self._builder(raw, FINT_SYSTEM, "elevtilrettelegging", rid, when)
-        subject = self._pupil(node, builder)
-        code, code_ptr = self._link(
-            node, "tilrettelegging", _SYSTEMID, "a tilrettelegging link ending in /systemid/<code>"
-        )
-        if code not in self.support_types:
-            raise builder.invalid(
-                code_ptr,
-                "a tilrettelegging code: " + ", ".join(sorted(self.support_types)),
-                f"got {code!r}",
-            )
+        builder, subject = self._fint(node, raw, "elevtilrettelegging", when)
+        rid = builder.record_id
+        code = self._coded_link(node, builder, "tilrettelegging", self.support_types)
         start, end = self._period(node, required=True)
         description = node.string("beskrivelse", required=False, max_length=5000)
         today = when.astimezone(OSLO).date()

@@ -209,6 +209,13 @@ CASES = [
     (
         "health",
         "bundle-helsestasjon-mor-og-barn.json",
+        _set(["entry", 5, "resource", "valueQuantity"], None),
+        InvalidRecord,
+        "/entry/5/resource/valueQuantity",
+    ),
+    (
+        "health",
+        "bundle-helsestasjon-mor-og-barn.json",
         _set(["entry", 5, "resource", "subject", "reference"], "Patient/ukjent"),
         InvalidRecord,
         "/entry/5/resource/subject/reference",
