@@ -142,6 +142,9 @@ def _plain(value: Any) -> bool:
     return not isinstance(value, float)
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(doc: dict[str, Any]) -> bytes:
     """RFC 8785 canonical JSON of a leaf document.
 
@@ -150,8 +153,7 @@ def canonical_json(doc: dict[str, Any]) -> bytes:
     else goes through the rfc8785 package. tests/audit/test_entries.py checks the equivalence.
     """
     if _plain(doc.get("details", {})):
-        text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return text.encode("utf-8")
+        return _ENCODER.encode(doc).encode("utf-8")
     return rfc8785.dumps(doc)
 
 
@@ -187,7 +189,13 @@ def categories_json(categories: Any) -> str:
     """The categories column: the compact JSON array exactly as the canonical leaf holds it."""
     if not isinstance(categories, list):
         return ""
+    if all(type(c) is str for c in categories) and not _NEEDS_ESCAPE.search("".join(categories)):
+        # Fast path (every valid category name): strings that JSON would not escape.
+        return '["' + '","'.join(categories) + '"]' if categories else "[]"
     return json.dumps(categories, separators=(",", ":"), ensure_ascii=False)
+
+
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 
 
 def make_entry(**fields: Any) -> Entry:

@@ -162,6 +162,8 @@ _SQLITE_INSERT = (  # built from the constant column names above only
     f"INSERT INTO audit_entries ({', '.join(_ROW_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' for _ in _ROW_COLUMNS)})"
 )
+_PG_COPY = f"COPY audit_entries ({', '.join(_ROW_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_PG_TYPES = ("int8", *(["text"] * 8), "bytea", "bytea", "bytea")
 
 
 def _insert_rows(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -169,7 +171,16 @@ def _insert_rows(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
         # The driver's executemany directly: SQLAlchemy's per-row parameter processing costs
         # more than the insert itself here.
         conn.exec_driver_sql(_SQLITE_INSERT, rows)
-    else:
+    elif conn.dialect.name == "postgresql":
+        # Binary COPY on the driver connection, inside the caller's transaction: far cheaper
+        # than even pipelined INSERTs (no per-row statement, no SQLAlchemy parameter handling).
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
+            copy.set_types(_PG_TYPES)
+            for row in rows:
+                copy.write_row(row)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         conn.execute(
             audit_entries.insert(), [dict(zip(_ROW_COLUMNS, r, strict=True)) for r in rows]
         )

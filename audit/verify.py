@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,18 @@ _COLUMNS = (
     ("subject", "subject_pseudonym"),
     ("outcome", "outcome"),
     ("message_id", "message_id"),
+)
+
+# _COLUMNS grouped into runs of keys that are adjacent in a canonical leaf (LEAF_KEYS sorted).
+_PG_GROUPS = (
+    (("event_type", "event_type"),),
+    (("message_id", "message_id"), ("outcome", "outcome")),
+    (
+        ("recipient", "recipient"),
+        ("recorded_at", "recorded_at"),
+        ("source", "source"),
+        ("subject", "subject_pseudonym"),
+    ),
 )
 
 
@@ -149,43 +161,74 @@ def _claimed_index(leaf: bytes) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def _column_mismatches(conn: sa.Connection) -> dict[int, str]:
-    """{index: first column that differs from its leaf}, found by the database's own JSON
-    functions (fast); falls back to parsing every leaf in Python if the database refuses
-    (e.g. a leaf that is not JSON at all)."""
+def _differs(conn: sa.Connection) -> sa.ColumnElement[bool]:
+    """True for a row whose query columns differ from its leaf, computed by the database's own
+    functions (fast, and on PostgreSQL in the server process, in parallel with the hashing here).
+    A flagged row is then checked in Python to name the column."""
     c = audit_entries.c
     if conn.dialect.name == "postgresql":
         # No JSON parsing (5 µs a row in PostgreSQL): every top-level '"key":' occurs once in a
         # canonical leaf (details may not reuse entry field names) and a JSON string ends at
         # its first unescaped quote, so the column matches iff '"key":<column as JSON>' is a
         # substring of the leaf.
-        needles = [
-            sa.literal(f'"{key}":')
-            + sa.func.coalesce(sa.cast(sa.func.to_json(c[col]), sa.Text), "null")
-            for col, key in _COLUMNS
-        ]
-        needles.append(sa.literal('"categories":') + c.categories)
-        differs = [
-            sa.func.position(sa.func.convert_to(needle, "UTF8").op("IN")(c.leaf)) == 0
-            for needle in needles
-        ]
-        stmt = sa.select(c.idx).where(sa.or_(*differs))
-    elif conn.dialect.name == "sqlite":
+        # Keys adjacent in the canonical (sorted) key order share one needle, e.g.
+        # '"recipient":…,"recorded_at":…,"source":…,"subject_pseudonym":…,'.
+        def pair(col: str, key: str) -> sa.ColumnElement[str]:
+            value = sa.func.coalesce(sa.cast(sa.func.to_json(c[col]), sa.Text), "null")
+            return sa.literal(f'"{key}":') + value
+
+        needles: list[sa.ColumnElement[str]] = [sa.literal('"categories":') + c.categories]
+        for group in _PG_GROUPS:
+            needle = pair(*group[0])
+            for col, key in group[1:]:
+                needle = needle + "," + pair(col, key)
+            needles.append(needle)
+        return sa.or_(
+            *(
+                sa.func.position(sa.func.convert_to(needle, "UTF8").op("IN")(c.leaf)) == 0
+                for needle in needles
+            )
+        )
+    if conn.dialect.name == "sqlite":
         text = sa.cast(c.leaf, sa.Text)
         differs = [
             c[col].is_distinct_from(sa.func.json_extract(text, f"$.{key}"))
             for col, key in [*_COLUMNS, ("categories", "categories")]
         ]
         valid = sa.func.json_valid(text) == 1
-        stmt = sa.select(c.idx).where(sa.case((valid, sa.or_(*differs)), else_=sa.true()))
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        return _column_mismatches_python(conn)
-    try:
-        with conn.begin_nested():
-            bad = conn.execute(stmt).scalars().all()
-    except sa.exc.DBAPIError:
-        return _column_mismatches_python(conn)
-    return _column_mismatches_python(conn, bad) if bad else {}
+        return sa.case((valid, sa.or_(*differs)), else_=sa.true())
+    return sa.true()  # pragma: no cover - only SQLite and PostgreSQL are supported
+
+
+def _stream(conn: sa.Connection) -> Iterator[tuple[int, bytes, bytes, bytes, bool]]:
+    """(idx, leaf, leaf_hash, nodes, columns_differ) for every entry row, in index order.
+
+    Read through the driver (SQLAlchemy's per-row result handling would cost more than the
+    hashing); on PostgreSQL through a server-side cursor, fetched in large chunks.
+    """
+    c = audit_entries.c
+    stmt = sa.select(c.idx, c.leaf, c.leaf_hash, c.nodes, _differs(conn)).order_by(c.idx)
+    compiled = stmt.compile(dialect=conn.dialect)
+    sql = str(compiled)
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        # A server-side cursor (not a stream) so that flagged rows can be re-read meanwhile.
+        with driver.cursor(name="audit_verify", binary=True) as cursor:
+            cursor.itersize = _BATCH
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(_BATCH):
+                yield from rows
+    else:
+        cursor = driver.cursor()
+        try:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(_BATCH):
+                yield from rows
+        finally:
+            cursor.close()
 
 
 def _column_mismatches_python(
@@ -271,21 +314,12 @@ def verify_log(
     misplaced: list[_Misplaced] = []
     claims: dict[int, int] = {}
     row_gaps: list[tuple[int, int]] = []
-    frontier: list[tuple[int, bytes]] = []
+    frontier: list[bytes] = []  # the perfect subtrees' hashes; their sizes are count's bits
     count = 0
     expected_row = 0
     sha256 = hashlib.sha256
-    node_hash = merkle.node_hash
 
-    changed_columns = _column_mismatches(conn)
-    stmt = sa.select(
-        audit_entries.c.idx,
-        audit_entries.c.leaf,
-        audit_entries.c.leaf_hash,
-        audit_entries.c.nodes,
-    ).order_by(audit_entries.c.idx)
-    result = conn.execution_options(yield_per=_BATCH).execute(stmt)
-    for idx, raw_leaf, stored_hash, raw_nodes in result:
+    for idx, raw_leaf, stored_hash, raw_nodes, columns_differ in _stream(conn):
         leaf = bytes(raw_leaf)
         if idx != expected_row:
             row_gaps.append((expected_row, idx))
@@ -305,7 +339,10 @@ def verify_log(
         problem: str | None = None
         if stored_hash != h:
             problem = f"entry {idx} was changed: its leaf no longer matches its stored hash"
-        claimed = _claimed_index(leaf)
+        # Fast path for the usual case: the top-level (last) "index" is this row's index.
+        pos = leaf.rfind(b'"index":')
+        ok = pos >= 0 and leaf.startswith(b"%d," % idx, pos + 8)
+        claimed = idx if ok else _claimed_index(leaf)
         if claimed is None:
             problem = problem or f"entry {idx} was changed: its leaf is not a log entry"
         else:
@@ -313,25 +350,23 @@ def verify_log(
             if claimed != idx:
                 misplaced.append(_Misplaced(idx, claimed))
                 bad.add(count, count + 1)
-        if problem is None and idx in changed_columns:
-            problem = (
-                f"entry {idx} was changed: column {changed_columns[idx]} differs from the "
-                "signed leaf"
-            )
+        if problem is None and columns_differ:
+            column = _column_mismatches_python(conn, [idx]).get(idx)
+            if column is not None:
+                problem = f"entry {idx} was changed: column {column} differs from the signed leaf"
         if problem is not None:
             report.add(Problem(CHANGED, problem, index=idx))
             bad.add(count, count + 1)
 
         # Recompute the subtrees this leaf completes and compare with the stored ones.
-        frontier.append((0, h))
+        # Leaf number `count` completes one subtree per trailing 1 bit of `count`.
+        frontier.append(h)
         nodes = bytes(raw_nodes) if idx == count else None
-        completed = 0
-        while len(frontier) >= 2 and frontier[-1][0] == frontier[-2][0]:
-            level, right = frontier.pop()
-            _, left = frontier.pop()
-            parent = node_hash(left, right)
-            frontier.append((level + 1, parent))
-            completed += 1
+        level = 0
+        while count >> level & 1:
+            right = frontier.pop()
+            parent = sha256(b"\x01" + frontier.pop() + right).digest()
+            frontier.append(parent)
             if nodes is not None and nodes[level * HASH_SIZE : (level + 1) * HASH_SIZE] != parent:
                 start = count + 1 - (2 << level)
                 if not bad.overlaps(start, count + 1):
@@ -346,9 +381,10 @@ def verify_log(
                         )
                     )
                     bad.add(start, count + 1)
+            level += 1
         if (
             nodes is not None
-            and len(nodes) != completed * HASH_SIZE
+            and len(nodes) != level * HASH_SIZE
             and not bad.overlaps(count, count + 1)
         ):
             report.add(
@@ -357,10 +393,10 @@ def verify_log(
             bad.add(count, count + 1)
         count += 1
         if count in wanted_sizes:
-            roots[count] = merkle.fold([hh for _, hh in frontier])
+            roots[count] = merkle.fold(frontier)
 
     report.entries = count
-    report.root = roots.get(count) or merkle.fold([hh for _, hh in frontier])
+    report.root = roots.get(count) or merkle.fold(frontier)
 
     _classify_misplaced(report, misplaced, claims, count, row_gaps)
 

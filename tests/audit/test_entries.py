@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import rfc8785
@@ -10,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audit import Entry, EntryType, InvalidEntry, LogEntry, pseudonymise
-from audit.entries import LEAF_KEYS, canonical_json, leaf_bytes, leaf_document, make_entry
+from audit.entries import (
+    LEAF_KEYS,
+    canonical_json,
+    categories_json,
+    leaf_bytes,
+    leaf_document,
+    make_entry,
+)
 from tests.audit.helpers import KEY, T0, entry, synthetic_fnr
 
 
@@ -45,6 +53,16 @@ json_values = st.recursive(
 def test_canonical_leaf_is_rfc8785(e: Entry) -> None:
     doc = leaf_document(e, 42, T0)
     assert canonical_json(doc) == rfc8785.dumps(doc)
+
+
+@given(st.lists(texts(max_size=8), max_size=4) | st.lists(json_scalars, max_size=3))
+def test_categories_column_is_the_leafs_json(categories: list[object]) -> None:
+    # The fast path (plain names joined) must give exactly what the leaf's JSON holds.
+    expected = json.dumps(categories, separators=(",", ":"), ensure_ascii=False)
+    assert categories_json(categories) == expected
+    assert categories_json(["a", 'b","c', "d\\", "e\n", "ø"]) == json.dumps(
+        ["a", 'b","c', "d\\", "e\n", "ø"], separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def test_leaf_round_trip_and_determinism() -> None:
