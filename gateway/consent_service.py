@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -18,7 +17,7 @@ from audit import log as audit_log
 from audit.entries import Entry, EntryType
 from consent import store
 from consent.models import ConsentIn, ConsentRecord
-from gateway.sealing import encode_envelope, envelope_sha256, seal
+from gateway.outbox import Batch, Message
 from gateway.services import Services
 from gateway.tables import outbox
 from schemas import WithdrawalNotice
@@ -83,82 +82,31 @@ def _queue_notices(
         received[(row.recipient, row.family_id)].update(row.categories)
     if not received:
         return 0
-    settings = services.settings
-    size, _ = audit_log.lock_head(conn)
-    entries: list[Entry] = []
-    rows: list[dict[str, Any]] = []
-    pseudonym = services.pseudonym(record.subject)
+    batch = Batch(services, conn, client=client, now=now)
     for (recipient, family_id), categories in sorted(received.items()):
-        key = services.recipient_keys.get(recipient)
-        if key is None:
-            continue
-        message_id = uuid.uuid4().hex
-        notice = WithdrawalNotice(
-            notice_id=message_id,
-            consent_id=record.consent_id,
-            version=record.version,
-            subject=record.subject,
-            categories=sorted(categories),
-            withdrawn_at=now,
-        )
-        index = size + len(entries)
-        envelope = encode_envelope(
-            seal(
-                notice,
-                message_id=message_id,
-                disclosure_index=index,
-                created_at=now,
-                municipality=settings.municipality,
-                source=NOTICE_SOURCE,
-                recipient=recipient,
+        notice_id = uuid.uuid4().hex
+        batch.add_message(
+            Message(
+                kind="withdrawal",
+                payload=WithdrawalNotice(
+                    notice_id=notice_id,
+                    consent_id=record.consent_id,
+                    version=record.version,
+                    subject=record.subject,
+                    categories=sorted(categories),
+                    withdrawn_at=now,
+                ),
                 family_id=family_id,
-                recipient_public_key=key,
-                signing_key=services.instance.signing_key,
-                keyring=services.keyring,
-            )
-        )
-        digest = envelope_sha256(envelope)
-        entries.append(
-            Entry(
-                event_type=EntryType.DISCLOSURE,
-                source=NOTICE_SOURCE,
                 recipient=recipient,
-                subject_pseudonym=pseudonym,
+                source=NOTICE_SOURCE,
+                subject=record.subject,
                 categories=sorted(categories),
                 purpose=NOTICE_PURPOSE,
                 basis=record.basis,
-                message_id=message_id,
-                payload_sha256=digest,
-                outcome="queued",
                 reason="withdrawal_notice",
-                client=client,
-                family_id=family_id,
+                consent_id=record.consent_id,
                 details={"consent_id": record.consent_id, "version": record.version},
             )
         )
-        rows.append(
-            {
-                "message_id": message_id,
-                "kind": "withdrawal",
-                "status": "pending",
-                "family_id": family_id,
-                "recipient": recipient,
-                "source": NOTICE_SOURCE,
-                "topic": settings.topic(recipient),
-                "subject": record.subject,
-                "categories": sorted(categories),
-                "purpose": NOTICE_PURPOSE,
-                "basis": record.basis,
-                "consent_id": record.consent_id,
-                "record_id": None,
-                "disclosure_index": index,
-                "payload_sha256": digest,
-                "envelope": envelope,
-                "created_at": now,
-                "attempts": 0,
-            }
-        )
-    audit_log.append(conn, entries, now=now)
-    if rows:
-        conn.execute(outbox.insert(), rows)
-    return len(rows)
+    batch.write()
+    return len(batch.rows)

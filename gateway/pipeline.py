@@ -11,21 +11,19 @@ import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 
 from adapters.registry import translate
-from audit import log as audit_log
 from audit.entries import Entry, EntryType
 from consent.models import Decision
 from consent.rules import PersonFacts
 from gateway import families
 from gateway.errors import GatewayError
-from gateway.sealing import encode_envelope, envelope_sha256, seal
+from gateway.outbox import Batch, Message
 from gateway.services import Services
-from gateway.tables import outbox, records
+from gateway.tables import records
 from schemas import PlanItem, PlanUpdate
 
 PURPOSE = "family_plan"
@@ -211,91 +209,37 @@ def forward(
 
     Writes the disclosure and refusal entries and the outbox rows; returns the routes.
     """
-    settings = services.settings
     services.consents.refresh(conn)
     plan = _decide(services, conn, updates, agency, now)
     if not plan.routes:
         return []
 
-    size, _ = audit_log.lock_head(conn)
-    entries: list[Entry] = []
-    outbox_rows: list[dict[str, Any]] = []
-    pseudonyms: dict[str, str] = {}
-
-    def pseudonym(person: str) -> str:
-        if person not in pseudonyms:
-            pseudonyms[person] = services.pseudonym(person)
-        return pseudonyms[person]
-
+    batch = Batch(services, conn, client=client, now=now)
     for message in plan.messages:
-        index = size + len(entries)
-        message_id = uuid.uuid4().hex
-        payload = message.update.model_copy(update={"items": message.items})
-        recipient_key = services.recipient_keys.get(message.recipient)
-        assert recipient_key is not None  # checked when deciding
-        envelope = seal(
-            payload,
-            message_id=message_id,
-            disclosure_index=index,
-            created_at=now,
-            municipality=settings.municipality,
-            source=agency,
-            recipient=message.recipient,
-            family_id=message.family_id,
-            recipient_public_key=recipient_key,
-            signing_key=services.instance.signing_key,
-            keyring=services.keyring,
-        )
-        data = encode_envelope(envelope)
-        digest = envelope_sha256(data)
-        categories = _sorted_unique([item.category.value for item in message.items])
-        entries.append(
-            Entry(
-                event_type=EntryType.DISCLOSURE,
-                source=agency,
+        batch.add_message(
+            Message(
+                kind="plan_update",
+                payload=message.update.model_copy(update={"items": message.items}),
+                family_id=message.family_id,
                 recipient=message.recipient,
-                subject_pseudonym=pseudonym(message.subject),
-                categories=categories,
+                source=agency,
+                subject=message.subject,
+                categories=_sorted_unique([item.category.value for item in message.items]),
                 purpose=PURPOSE,
                 basis=message.decision.basis,
-                message_id=message_id,
-                payload_sha256=digest,
-                outcome="queued",
                 reason=message.decision.reason.value,
-                client=client,
-                family_id=message.family_id,
+                consent_id=message.decision.consent_id,
+                record_id=record_id,
                 details={"record_id": record_id, "items": len(message.items)},
             )
         )
-        outbox_rows.append(
-            {
-                "message_id": message_id,
-                "kind": "plan_update",
-                "status": "pending",
-                "family_id": message.family_id,
-                "recipient": message.recipient,
-                "source": agency,
-                "topic": settings.topic(message.recipient),
-                "subject": message.subject,
-                "categories": categories,
-                "purpose": PURPOSE,
-                "basis": message.decision.basis,
-                "consent_id": message.decision.consent_id,
-                "record_id": record_id,
-                "disclosure_index": index,
-                "payload_sha256": digest,
-                "envelope": data,
-                "created_at": now,
-                "attempts": 0,
-            }
-        )
     for refusal in plan.refusals:
-        entries.append(
+        batch.add_entry(
             Entry(
                 event_type=EntryType.REFUSAL,
                 source=agency,
                 recipient=refusal.recipient,
-                subject_pseudonym=pseudonym(refusal.subject),
+                subject_pseudonym=batch.pseudonym(refusal.subject),
                 categories=refusal.categories,
                 purpose=PURPOSE,
                 basis=refusal.basis,
@@ -306,11 +250,7 @@ def forward(
                 details={"record_id": record_id, "items": refusal.items},
             )
         )
-    indexes = audit_log.append(conn, entries, now=now)
-    if indexes[: len(outbox_rows)] != [row["disclosure_index"] for row in outbox_rows]:
-        raise GatewayError("the disclosure log moved while it was locked")  # pragma: no cover
-    if outbox_rows:
-        conn.execute(outbox.insert(), outbox_rows)
+    batch.write()
     return [
         Route(
             family_id=family_id,

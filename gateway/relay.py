@@ -76,12 +76,19 @@ class Relay:
         *,
         batch_size: int | None = None,
         lease_seconds: float | None = None,
+        failure_grace_seconds: float | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.services = services
         self.publisher = publisher
         self.batch_size = batch_size or services.settings.relay_batch_size
         self.lease = dt.timedelta(seconds=lease_seconds or services.settings.relay_lease_seconds)
+        # After a failed send, a request already on the wire may still land: look on the topic
+        # only once the broker's own request timeout (and some slack) has passed.
+        grace = failure_grace_seconds
+        if grace is None:
+            grace = services.settings.kafka_request_timeout_ms / 1000 + 5
+        self.failure_grace = dt.timedelta(seconds=grace)
         self.clock = clock
         self.relay_id = uuid.uuid4().hex[:12]
         self._topics_ready = False
@@ -330,11 +337,11 @@ class Relay:
         with self.engine.begin() as conn:
             self._delivered(conn, done, now)
             if failed:
-                # Unknown fate: expire the lease so recovery looks on the topic before retrying.
+                # Unknown fate: recovery looks on the topic before retrying, after the grace.
                 conn.execute(
                     outbox.update()
                     .where(outbox.c.id.in_([c.id for c in failed]), outbox.c.status == IN_FLIGHT)
-                    .values(lease_until=now)
+                    .values(lease_until=now + self.failure_grace)
                 )
         stats.delivered += len(done)
         stats.failed += len(failed)

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from gateway.errors import BrokerUnavailable
@@ -24,6 +25,34 @@ class TopicRecord:
     headers: dict[str, bytes]
 
 
+def _partitions(bootstrap_servers: str, topic: str, request_timeout_ms: int) -> set[int]:
+    """The topic's partitions, asked of the cluster with a timeout (empty: no such topic).
+
+    Not KafkaConsumer.partitions_for_topic: in kafka-python it may answer None for a topic that
+    exists (a cancelled metadata refresh) or wait without a time limit.
+    """
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers,
+            request_timeout_ms=request_timeout_ms,
+            bootstrap_timeout_ms=request_timeout_ms,
+        )
+    except KafkaError as exc:
+        raise BrokerUnavailable(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from exc
+    try:
+        described = admin.describe_topics([topic])
+    except KafkaError as exc:
+        raise BrokerUnavailable(f"cannot describe {topic}: {exc}") from exc
+    finally:
+        admin.close()
+    return {
+        int(partition["partition_index"])
+        for entry in described
+        if entry.get("name") == topic and entry.get("error_code") == 0
+        for partition in entry.get("partitions", [])
+    }
+
+
 def read_topic(
     bootstrap_servers: str,
     topic: str,
@@ -34,6 +63,9 @@ def read_topic(
 ) -> Iterator[TopicRecord]:
     """Every record of every partition of `topic` past `after[partition]` (default: from the
     beginning) up to the partition's end offset when reading started."""
+    partitions = _partitions(bootstrap_servers, topic, request_timeout_ms)
+    if not partitions:
+        return
     try:
         consumer = KafkaConsumer(
             bootstrap_servers=bootstrap_servers,
@@ -44,10 +76,7 @@ def read_topic(
     except KafkaError as exc:
         raise BrokerUnavailable(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from exc
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not assigned:
-            return
         consumer.assign(assigned)
         ends = consumer.end_offsets(assigned)
         for tp in assigned:

@@ -164,11 +164,24 @@ class Gateway:
             )
 
 
+_USED_MUNICIPALITIES: set[str] = set()
+
+
+def _unused_municipality() -> str:
+    """A municipality number no other gateway of this test session has: its topics are its own
+    on the session's shared broker."""
+    while True:
+        number = f"{secrets.randbelow(9000) + 1000}"
+        if number not in _USED_MUNICIPALITIES:
+            _USED_MUNICIPALITIES.add(number)
+            return number
+
+
 def make_instance(
     tmp_path: Path, database_url: str, kafka: str, extra_toml: str = ""
 ) -> tuple[Instance, dict[str, X25519PrivateKey]]:
     """A migrated test instance; `extra_toml` is appended to its helhet.toml (tables last)."""
-    municipality = f"{secrets.randbelow(9000) + 1000}"
+    municipality = _unused_municipality()
     directory = tmp_path / "instance"
     directory.mkdir()
     (directory / "helhet.toml").write_text(

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -114,6 +115,7 @@ def test_broker_stopped_and_started_delivers_everything_once(
         with running_gateway(tmp_path, database_url, broker.bootstrap_servers) as gw:
             person = _family_with_consent(gw)
             relay = gw.relay()
+            relay.failure_grace = dt.timedelta(0)  # the broker is down: nothing can still land
             _post_many(gw, person, 3)
             assert relay.run_once().delivered == 3
             broker.stop()
@@ -153,6 +155,7 @@ def test_published_but_unrecorded_messages_are_found_not_resent(gw: Gateway) -> 
     person = _family_with_consent(gw)
     _post_many(gw, person, 4)
     relay = gw.relay()
+    relay.failure_grace = dt.timedelta(0)  # the real publish returned: nothing is in flight
     real = relay.publisher
     relay.publisher = _AcknowledgementLost(real)
     lost = relay.run_once()

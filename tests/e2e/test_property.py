@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import event, given, settings, target
 from hypothesis import strategies as st
 
+from gateway.tables import outbox
 from schemas import Agency, Category
 from tests.e2e.harness import Gateway, running_gateway
 from tests.e2e.topics import items_by_recipient, relay_until_done
@@ -231,4 +233,18 @@ def test_every_item_permitted_and_delivered_exactly_once(
             received[(recipient, item["_update_id"], item["item_id"])] += 1
     unexpected = received - expected
     assert not unexpected, f"items not permitted were delivered: {sorted(unexpected)}"
-    assert received == expected, f"missing: {sorted(expected - received)}"
+    if received != expected:  # say what the gateway did with this family's messages
+        with gw.engine.connect() as conn:
+            statuses = Counter(
+                conn.execute(
+                    sa.select(outbox.c.status).where(outbox.c.family_id == family)
+                ).scalars()
+            )
+        stopped = [
+            (e.recipient, e.reason)
+            for e in gw.log_entries()
+            if e.family_id == family and e.event_type.value == "withheld"
+        ]
+        raise AssertionError(
+            f"missing: {sorted(expected - received)}; outbox: {dict(statuses)}; withheld: {stopped}"
+        )
