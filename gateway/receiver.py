@@ -32,6 +32,7 @@ from gateway.sealing import (
     parse_json,
     public_keys_from_jwks,
 )
+from gateway.topic_reader import topic_partitions
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class Receiver:
         consumer_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.topic = topic
+        self._bootstrap_servers = bootstrap_servers
         self.group_id = group_id
         self.opener = EnvelopeOpener(
             private_key,
@@ -152,7 +154,9 @@ class Receiver:
         """Without a group: take every partition of the topic once the topic exists."""
         if self._assigned:
             return True
-        partitions = self._consumer.partitions_for_topic(self.topic)
+        bootstrap = self._bootstrap_servers
+        servers = bootstrap if isinstance(bootstrap, str) else ",".join(bootstrap)
+        partitions = topic_partitions(servers, self.topic, 20000)
         if not partitions:
             return False
         self._consumer.assign([TopicPartition(self.topic, p) for p in sorted(partitions)])

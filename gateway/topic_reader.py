@@ -25,7 +25,7 @@ class TopicRecord:
     headers: dict[str, bytes]
 
 
-def _partitions(bootstrap_servers: str, topic: str, request_timeout_ms: int) -> set[int]:
+def topic_partitions(bootstrap_servers: str, topic: str, request_timeout_ms: int) -> set[int]:
     """The topic's partitions, asked of the cluster with a timeout (empty: no such topic).
 
     Not KafkaConsumer.partitions_for_topic: in kafka-python it may answer None for a topic that
@@ -63,7 +63,7 @@ def read_topic(
 ) -> Iterator[TopicRecord]:
     """Every record of every partition of `topic` past `after[partition]` (default: from the
     beginning) up to the partition's end offset when reading started."""
-    partitions = _partitions(bootstrap_servers, topic, request_timeout_ms)
+    partitions = topic_partitions(bootstrap_servers, topic, request_timeout_ms)
     if not partitions:
         return
     try:
