@@ -9,7 +9,6 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -142,8 +141,8 @@ def patch(
     conn: sa.Connection, family_id: str, change: FamilyPatch, *, now: dt.datetime
 ) -> tuple[Family, int]:
     current, version = get(conn, family_id)
-    updates: dict[str, Any] = change.model_dump(exclude_unset=True)
-    merged = Family.model_validate({**current.model_dump(mode="json"), **_json(change, updates)})
+    updates = change.model_dump(mode="json", exclude_unset=True)
+    merged = Family.model_validate({**current.model_dump(mode="json"), **updates})
     _check_facts(conn, family_id, merged.members)
     result = conn.execute(
         families.update()
@@ -154,11 +153,6 @@ def patch(
         raise ConflictingFacts("the family changed meanwhile; read it again", pointer="")
     _write_members(conn, merged)
     return merged, version + 1
-
-
-def _json(change: FamilyPatch, updates: dict[str, Any]) -> dict[str, Any]:
-    dumped = change.model_dump(mode="json", exclude_unset=True)
-    return {key: dumped[key] for key in updates}
 
 
 def enrolments(conn: sa.Connection, person: str, at: dt.date) -> list[Enrolment]:

@@ -59,7 +59,6 @@ class Services:
         self.recipient_keys = RecipientKeys(instance)
         self.metrics = Metrics()
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-        self._loaded = False
 
     @property
     def engine(self) -> sa.Engine:
@@ -69,7 +68,6 @@ class Services:
         """Build the consent index from the store (once, at start)."""
         with self.engine.connect() as conn:
             self.consents.load(conn)
-        self._loaded = True
 
     def pseudonym(self, person: str) -> str:
         return pseudonymise(self.instance.pseudonym_key, person)
