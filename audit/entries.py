@@ -12,11 +12,11 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from audit.errors import InvalidEntry
 from audit.merkle import leaf_hash
+from schemas.canonical import CanonicalizationError, canonical_json
 
 LEAF_VERSION = 1
 MAX_DETAILS_BYTES = 2048
@@ -69,8 +69,8 @@ class Entry(BaseModel):
         if clash:
             raise ValueError(f"details must not use the entry's own field names: {clash}")
         try:
-            size = len(rfc8785.dumps(value))
-        except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+            size = len(canonical_json(value))
+        except (CanonicalizationError, TypeError, ValueError) as exc:
             raise ValueError(f"details are not canonical JSON: {exc}") from exc
         if size > MAX_DETAILS_BYTES:
             raise ValueError(f"details are {size} bytes; at most {MAX_DETAILS_BYTES}")
@@ -126,35 +126,6 @@ def format_time(when: dt.datetime) -> str:
     if when.tzinfo is None or when.utcoffset() is None:
         raise InvalidEntry("times must carry a time zone")
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-_ASCII_KEY = re.compile(r"^[\x20-\x7e]*$")
-
-
-def _plain(value: Any) -> bool:
-    """True if json.dumps(sort_keys) gives the RFC 8785 form (no floats, ASCII keys)."""
-    if isinstance(value, dict):
-        return all(
-            isinstance(k, str) and _ASCII_KEY.match(k) and _plain(v) for k, v in value.items()
-        )
-    if isinstance(value, list):
-        return all(_plain(v) for v in value)
-    return not isinstance(value, float)
-
-
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_json(doc: dict[str, Any]) -> bytes:
-    """RFC 8785 canonical JSON of a leaf document.
-
-    For documents without floats and with ASCII keys, Python's sorted, compact json.dumps is
-    byte-identical to RFC 8785 (same escapes, same key order) and five times faster; anything
-    else goes through the rfc8785 package. tests/audit/test_entries.py checks the equivalence.
-    """
-    if _plain(doc.get("details", {})):
-        return _ENCODER.encode(doc).encode("utf-8")
-    return rfc8785.dumps(doc)
 
 
 def leaf_document(entry: Entry, index: int, recorded_at: dt.datetime | str) -> dict[str, Any]:

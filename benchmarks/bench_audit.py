@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audit import Entry, EntryType, append, issue_checkpoint, pseudonymise, verify_log
 from audit.tables import metadata
-from gateway.database import create_engine
+from gateway.db.engine import create_engine
 
 ORIGIN = "helhet/bench"
 KEY = b"bench-pseudonym-key-0123456789ab"

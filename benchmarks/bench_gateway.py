@@ -24,14 +24,15 @@ import httpx
 import sqlalchemy as sa
 from kafka import KafkaProducer
 
-from gateway import keys, migrate
-from gateway.app import create_app
-from gateway.clients import Role, add_client
-from gateway.context import open_instance
-from gateway.embedded_broker import EmbeddedBroker
-from gateway.server import running_server
-from gateway.settings import load_settings
-from gateway.tables import outbox
+from gateway.api.app import create_app
+from gateway.api.clients import Role, add_client
+from gateway.api.server import running_server
+from gateway.config import keys
+from gateway.config.instance import open_instance
+from gateway.config.settings import load_settings
+from gateway.db import migrate
+from gateway.db.tables import outbox
+from gateway.kafka.broker import EmbeddedBroker
 from schemas import Agency
 from schemas.synthetic import synthetic_fnr
 

@@ -20,8 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from gateway.canonical import canonical_json
-from gateway.sealing import (
+from gateway.envelope.sealing import (
     DataKeyCache,
     DataKeyRing,
     EnvelopeOpener,
@@ -29,6 +28,7 @@ from gateway.sealing import (
     envelope_sha256,
     seal,
 )
+from schemas.canonical import canonical_json
 from schemas.identifiers import classic_check_digits
 
 

@@ -1,8 +1,22 @@
-"""Errors of the gateway (wiring, storage, broker, configuration).
+"""Errors of the gateway, one tree: GatewayError is the root.
 
-GatewayError is the root. `retriable` says whether trying again later may succeed; foreign
-errors (SQLAlchemy, kafka-python) are mapped to these at the boundary with `raise … from`.
+`retriable` says whether trying again later may succeed; `status` is the HTTP status an API
+answer gives and `pointer` the JSON Pointer (or `header:…`/`path:…`) of the offending field.
+Foreign errors (SQLAlchemy, kafka-python, the agency side's) are mapped to these at the
+boundary with `raise … from`.
+
+    GatewayError
+    ├── ConfigError            the instance configuration is invalid (names the key)
+    ├── DatabaseNotMigrated    the schema is missing or older than this version
+    ├── BrokerUnavailable      Kafka cannot be reached (retriable)
+    ├── InvalidPayload         seal() refused its input
+    ├── ClientError            an API client cannot be created or found
+    └── RequestError           a request the gateway refuses before storing anything
+        ├── FamilyError > UnknownFamily (404), ConflictingFacts (409)
+        └── RecordError > IdempotencyConflict (409)
 """
+
+from __future__ import annotations
 
 
 class GatewayError(Exception):
@@ -25,3 +39,51 @@ class BrokerUnavailable(GatewayError):
     """The Kafka-protocol broker cannot be reached or started."""
 
     retriable = True
+
+
+class InvalidPayload(GatewayError, ValueError):
+    """seal() refused its input: an unknown payload schema, an invalid field, a naive time."""
+
+
+class ClientError(GatewayError):
+    """A client cannot be created or found as asked."""
+
+
+class RequestError(GatewayError):
+    """Refused before anything is stored: `status` and `pointer` go into the problem+json."""
+
+    status = 422
+
+    def __init__(self, message: str, *, pointer: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.pointer = pointer
+        if status is not None:
+            self.status = status
+
+
+class FamilyError(RequestError):
+    """A family cannot be enrolled or changed as asked."""
+
+
+class UnknownFamily(FamilyError):
+    status = 404
+
+
+class ConflictingFacts(FamilyError):
+    """A person's birth date differs from the one recorded in another family."""
+
+    status = 409
+
+
+class RecordError(RequestError):
+    """A record the gateway refuses before anything is stored."""
+
+
+class IdempotencyConflict(RecordError):
+    status = 409
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key {key!r} was used before with a different body",
+            pointer="header:Idempotency-Key",
+        )

@@ -2,7 +2,9 @@
 Kafka-protocol broker (HELHET_TEST_KAFKA -> testcontainers Kafka -> the bundled Tansu broker).
 
 Under CI=true a missing PostgreSQL or broker fails the run; elsewhere the test is skipped with
-the reason shown.
+the reason shown. A test is marked `kafka` when it uses the broker fixture and `postgres` when it
+uses a PostgreSQL one (directly or through another fixture), so `-m "not kafka and not postgres"`
+selects the fast run on SQLite alone.
 """
 
 from __future__ import annotations
@@ -30,6 +32,31 @@ settings.load_profile("helhet")
 # Every example and test identifier in this project is synthetic (month + 40 / + 80); tests that
 # check refusal of synthetic numbers say so explicitly.
 set_default_allow_synthetic(True)
+
+
+KAFKA_FIXTURES = frozenset({"kafka_bootstrap"})
+POSTGRES_FIXTURES = frozenset({"postgres_server", "postgres_database", "postgres_url"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the real services its fixtures use."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        if names & KAFKA_FIXTURES:
+            item.add_marker(pytest.mark.kafka)
+        if names & POSTGRES_FIXTURES or params.get("database_url") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(autouse=True)
+def _synthetic_ids_allowed() -> Iterator[None]:
+    """Opening a production instance turns synthetic identifiers off for the whole process;
+    every test starts, and ends, with the test default back on."""
+    set_default_allow_synthetic(True)
+    yield
+    set_default_allow_synthetic(True)
 
 
 def unavailable(reason: str) -> None:
@@ -112,7 +139,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def db_engine(database_url: str) -> Iterator[sa.Engine]:
     """A SQLAlchemy engine on an empty database (both backends), configured as the gateway does."""
-    from gateway.database import create_engine
+    from gateway.db.engine import create_engine
 
     engine = create_engine(database_url)
     try:
@@ -148,8 +175,8 @@ def kafka_bootstrap() -> Iterator[str]:
         with KafkaContainer() as container:
             yield container.get_bootstrap_server()
         return
-    from gateway.embedded_broker import EmbeddedBroker
     from gateway.errors import BrokerUnavailable
+    from gateway.kafka.broker import EmbeddedBroker
 
     try:
         broker = EmbeddedBroker().start()

@@ -15,26 +15,26 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
 from audit import log as audit_log
 from audit.checkpoint import verify_checkpoint
 from audit.entries import EntryType
 from audit.verify import verify_log
-from gateway import keys, migrate
-from gateway.app import create_app
-from gateway.checkpoints import issue_now
-from gateway.clients import Role, add_client
-from gateway.context import Instance, open_instance
+from gateway.api.app import create_app
+from gateway.api.clients import Role, add_client
+from gateway.api.server import running_server
+from gateway.checkpoints.issuer import issue_now
+from gateway.config import keys
+from gateway.config.instance import Instance, open_instance
+from gateway.config.scaffold import DEFAULT_AGENCY_NAMES
+from gateway.config.settings import load_settings
+from gateway.db import migrate, outbox
+from gateway.delivery.reconcile import reconcile
 from gateway.demo.municipality import AGENCIES, DemoFamily, consent_requests, generate
 from gateway.demo.records import records_for
-from gateway.embedded_broker import EmbeddedBroker, free_port
-from gateway.instance_files import DEFAULT_AGENCY_NAMES
-from gateway.receiver import Receiver
-from gateway.reconcile import reconcile
-from gateway.server import running_server
-from gateway.settings import load_settings
-from gateway.tables import outbox
+from gateway.kafka.broker import EmbeddedBroker, free_port
+from recipient.keys import load_agency_private_key
+from recipient.receiver import Receiver
 
 Echo = Callable[[str], None]
 
@@ -177,11 +177,7 @@ def _wait_for_relay(instance: Instance, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         with instance.engine.connect() as conn:
-            waiting = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(outbox)
-                .where(outbox.c.status.in_(("pending", "in_flight")))
-            ).scalar_one()
+            waiting = outbox.waiting(conn)
         if waiting == 0:
             return
         if time.monotonic() > deadline:
@@ -192,7 +188,7 @@ def _wait_for_relay(instance: Instance, timeout_s: float = 120) -> None:
 def _consume(directory: Path, instance: Instance, result: DemoResult) -> None:
     settings = instance.settings
     for agency in AGENCIES:
-        private = keys.load_agency_private_key(directory / "agency-private" / f"{agency}.key")
+        private = load_agency_private_key(directory / "agency-private" / f"{agency}.key")
         with Receiver(
             settings.kafka_bootstrap_servers,
             settings.topic(agency),

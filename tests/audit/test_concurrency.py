@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing
 from multiprocessing.synchronize import Barrier
 
-import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -21,7 +20,7 @@ BATCH = 4
 def worker(
     url: str, worker_id: int, queue: multiprocessing.Queue[list[int]], barrier: Barrier
 ) -> None:
-    from gateway.database import create_engine
+    from gateway.db.engine import create_engine
 
     engine = create_engine(url)
     got: list[int] = []
@@ -52,7 +51,6 @@ def run_concurrently(url: str, workers: int) -> list[list[int]]:
     return results
 
 
-@pytest.mark.postgres
 def test_two_processes_append_to_postgresql(postgres_url: str) -> None:
     check(postgres_url)
 
@@ -62,7 +60,7 @@ def test_two_processes_append_to_sqlite(sqlite_url: str) -> None:
 
 
 def check(url: str) -> None:
-    from gateway.database import create_engine
+    from gateway.db.engine import create_engine
 
     engine = create_engine(url)
     try:

@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from audit import Entry, EntryType, InvalidEntry, LogEntry, pseudonymise
 from audit.entries import (
     LEAF_KEYS,
-    canonical_json,
     categories_json,
     leaf_bytes,
     leaf_document,
     make_entry,
 )
+from schemas.canonical import canonical_json
 from tests.audit.helpers import KEY, T0, entry, synthetic_fnr
 
 

@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit import append, issue_checkpoint, merkle, verify_log
 from audit.checkpoint import Checkpoint, sign_checkpoint
-from audit.entries import canonical_json
 from audit.verify import (
     CHANGED,
     CHECKPOINT_FORGED,
@@ -22,6 +21,7 @@ from audit.verify import (
     REORDERED,
     VerifyReport,
 )
+from schemas.canonical import canonical_json
 from tests.audit.helpers import T0, create_tables, entry
 
 ORIGIN = "helhet/0301"

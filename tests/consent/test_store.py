@@ -21,7 +21,7 @@ from consent import (
     store,
 )
 from consent.tables import metadata
-from gateway.database import create_engine
+from gateway.db.engine import create_engine
 from tests.consent.factories import CHILD, FATHER, MOTHER, consent_body, fnr
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)

@@ -18,10 +18,10 @@ import click
 import pytest
 import yaml
 
+from gateway.api.routers import health
 from gateway.cli import cli
-from gateway.pipeline import PURPOSE
-from gateway.routers import health
-from gateway.settings import Settings, load_settings
+from gateway.config.settings import Settings, load_settings
+from gateway.intake.pipeline import PURPOSE
 from schemas import Agency
 
 ROOT = Path(__file__).resolve().parents[2]

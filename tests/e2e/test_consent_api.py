@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from gateway.tables import outbox
+from gateway.db.tables import outbox
 from schemas import is_valid_person_id
-from tests.e2e.harness import Gateway, running_gateway
-from tests.e2e.test_forwarding import nav_card
+from tests.helpers.gateway import Gateway
+from tests.helpers.records import nav_card
 
 STATUTE_TOML = """
 [[statutory_bases]]
@@ -34,9 +33,8 @@ SCOPE = ("subject", "given_by", "sources", "recipients", "categories", "purpose"
 
 
 @pytest.fixture
-def gw(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Iterator[Gateway]:
-    with running_gateway(tmp_path, database_url, kafka_bootstrap, STATUTE_TOML) as gateway:
-        yield gateway
+def gateway_toml() -> str:
+    return STATUTE_TOML
 
 
 def child_with_guardians(gw: Gateway, team: list[str]) -> tuple[str, list[str], str]:

@@ -13,19 +13,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from gateway.embedded_broker import EmbeddedBroker
+from gateway.db.tables import outbox
+from gateway.delivery.reconcile import reconcile
 from gateway.errors import BrokerUnavailable
-from gateway.reconcile import reconcile
-from gateway.tables import outbox
-from tests.e2e.harness import Gateway, running_gateway
-from tests.e2e.test_forwarding import nav_card
-from tests.e2e.topics import drain
+from gateway.kafka.broker import EmbeddedBroker
+from tests.helpers.gateway import Gateway, running_gateway
+from tests.helpers.records import nav_card
+from tests.helpers.topics import drain
 
 RECORDS = 60
 
@@ -60,12 +57,6 @@ def _assert_exactly_once(gw: Gateway, expected: int) -> None:
         report = reconcile(conn, gw.settings.kafka_bootstrap_servers, [gw.settings.topic("school")])
     assert report.clean, report.as_dict()
     assert report.deliveries == expected
-
-
-@pytest.fixture
-def gw(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Iterator[Gateway]:
-    with running_gateway(tmp_path, database_url, kafka_bootstrap) as gateway:
-        yield gateway
 
 
 def _relay_process(gw: Gateway, *args: str) -> subprocess.Popen[str]:

@@ -10,7 +10,6 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,8 @@ from fhir.resources.R4B.bundle import Bundle as BundleR4
 from audit import merkle
 from audit.checkpoint import verify_checkpoint
 from audit.errors import InvalidProof
-from tests.e2e.harness import Gateway, running_gateway
-from tests.e2e.test_forwarding import nav_card
+from tests.helpers.gateway import Gateway, running_gateway
+from tests.helpers.records import nav_card
 
 AGENCY_NAMES = {
     "nav": "NAV Testby",
@@ -35,9 +34,8 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def gw(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Iterator[Gateway]:
-    with running_gateway(tmp_path, database_url, kafka_bootstrap, NAMES_TOML) as gateway:
-        yield gateway
+def gateway_toml() -> str:
+    return NAMES_TOML
 
 
 def family_with_consent(gw: Gateway, cards: int = 1) -> str:

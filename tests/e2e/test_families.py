@@ -4,19 +4,11 @@ and routing that follows them (a person in two families is served in each)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Gateway, running_gateway
-from tests.e2e.test_forwarding import nav_card
-
-
-@pytest.fixture
-def gw(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Iterator[Gateway]:
-    with running_gateway(tmp_path, database_url, kafka_bootstrap) as gateway:
-        yield gateway
+from tests.helpers.gateway import Gateway
+from tests.helpers.records import nav_card
 
 
 def _member(person: str, born: dt.date, role: str = "child", guardians: list[str] | None = None):

@@ -5,51 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.publisher import KafkaPublisher
-from gateway.tables import outbox, records
-from tests.e2e.harness import Gateway, running_gateway
-from tests.e2e.topics import raw_records
-from tests.gateway.test_independent_decoder import decode
-
-
-@pytest.fixture
-def gw(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Iterator[Gateway]:
-    with running_gateway(tmp_path, database_url, kafka_bootstrap) as gateway:
-        yield gateway
-
-
-def nav_card(person: str, card_id: str = "0e9d8c7b-6a5f-4e3d-8c2b-1a0f9e8d7c61") -> bytes:
-    return json.dumps(
-        {
-            "messageId": "6c1f7a1e-2b8d-4c1a-9a0e-3f1b2c3d4e50",
-            "source": "TEAM_TILTAK",
-            "actionType": "UPSERT_AKTIVITETSKORT_V1",
-            "aktivitetskortType": "ARBEIDSTRENING",
-            "aktivitetskort": {
-                "id": card_id,
-                "personIdent": person,
-                "tittel": "Arbeidstrening",
-                "aktivitetStatus": "GJENNOMFORES",
-                "startDato": "2026-02-03",
-                "sluttDato": "2026-08-01",
-                "endretAv": {"ident": "Z990001", "identType": "NAVIDENT"},
-                "endretTidspunkt": "2026-02-03T09:15:00",
-                "avtaltMedNav": True,
-            },
-        }
-    ).encode()
-
-
-def young_person_family(gw: Gateway, team: list[str]) -> tuple[str, str]:
-    person, born = gw.person(19)
-    family = gw.enrol([{"id": person, "role": "child", "birth_date": born.isoformat()}], team)
-    return person, family
+from gateway.db.tables import outbox, records
+from gateway.kafka.publisher import KafkaPublisher
+from tests.helpers.decoder import decode
+from tests.helpers.gateway import Gateway
+from tests.helpers.records import nav_card, young_person_family
+from tests.helpers.topics import raw_records
 
 
 def plan_updates(messages: list[Any]) -> list[dict[str, Any]]:

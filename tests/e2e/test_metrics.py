@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from tests.e2e.harness import Gateway, running_gateway
-from tests.e2e.test_forwarding import nav_card, young_person_family
-
-
-@pytest.fixture
-def gw(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Iterator[Gateway]:
-    with running_gateway(tmp_path, database_url, kafka_bootstrap) as gateway:
-        yield gateway
+from tests.helpers.gateway import Gateway
+from tests.helpers.records import nav_card, young_person_family
 
 
 def _metrics(gw: Gateway) -> dict[str, float]:

@@ -10,20 +10,17 @@ import datetime as dt
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from hypothesis import event, given, settings, target
 from hypothesis import strategies as st
 
-from gateway.tables import outbox
+from gateway.db.tables import outbox
 from schemas import Agency, Category
-from tests.e2e.harness import Gateway, running_gateway
-from tests.e2e.topics import items_by_recipient, relay_until_done
+from tests.helpers.gateway import Gateway
+from tests.helpers.topics import items_by_recipient, relay_until_done
 
 AGENCIES = [a.value for a in Agency]
 CATEGORIES = [c.value for c in Category]
@@ -142,12 +139,6 @@ def plan_update(source: str, subject: str, categories: list[str]) -> bytes:
             ],
         }
     ).encode()
-
-
-@pytest.fixture
-def gw(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Iterator[Gateway]:
-    with running_gateway(tmp_path, database_url, kafka_bootstrap) as gateway:
-        yield gateway
 
 
 @settings(max_examples=25, deadline=None)

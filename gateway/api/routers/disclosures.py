@@ -1,0 +1,345 @@
+"""The privacy officer's view of the disclosure log: query and export entries, read one with
+its inclusion proof, and a person's access report (GDPR art. 15 / innsyn). Every read is logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import io
+import json
+import urllib.parse
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AwareDatetime
+
+from audit import log as audit_log
+from audit.checkpoint import checkpoint_with_cosignatures, latest_checkpoint
+from audit.entries import EntryType, LogEntry
+from audit.errors import BadRange, UnknownIndex
+from audit.fhir import to_fhir_audit_event
+from audit.query import CSV_COLUMNS, Filters, csv_row, query, subject_report
+from gateway.api import access_log
+from gateway.api.clients import Principal, Role
+from gateway.api.deps import ServicesDep, require_role
+from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
+from gateway.config.settings import Settings
+from gateway.intake.services import Services
+from schemas import Agency, PersonId
+
+router = APIRouter(tags=["disclosures"])
+PrivacyOfficer = Annotated[Principal, Depends(require_role(Role.PRIVACY_OFFICER))]
+
+Format = Literal["json", "csv", "fhir-r4", "fhir-r5"]
+NAME = r"^[A-Za-z0-9_.:\-]{1,64}$"
+CATEGORY = r"^[A-Za-z0-9_.*:\-]{1,64}$"
+MAX_PAGE = 500
+EXPORT_BATCH = 500
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+FHIR_MEDIA_TYPE = "application/fhir+json"
+LOG_PROBLEM = PROBLEM_TYPE_BASE + "audit"
+INVALID = PROBLEM_TYPE_BASE + "validation"
+
+LIST_ROUTE = "/v1/disclosures"
+ENTRY_ROUTE = "/v1/disclosures/{index}"
+SUBJECT_ROUTE = "/v1/subjects/{person}/disclosures"
+
+
+def agency_names(settings: Settings) -> dict[str, str]:
+    """Agency code -> the name the instance configures for it (the code if none)."""
+    names = {agency.value: settings.agency_name(agency.value) for agency in Agency}
+    names.update({code: config.name for code, config in settings.agencies.items()})
+    return names
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+# --- exports: streamed page by page, bounded by the export's own access entry ----------------
+
+
+def bounded_entries(engine: sa.Engine, filters: Filters, bound: int) -> Iterator[LogEntry]:
+    """Matching entries with index < `bound`, oldest first, one short transaction per page.
+
+    A fresh connection per page keeps SQLite's write lock free between pages; entries are
+    immutable, so the pages still add up to exactly the entries before `bound`.
+    """
+    cursor: str | None = None
+    while True:
+        with engine.connect() as conn:
+            page = query(conn, filters, cursor, EXPORT_BATCH, order="asc")
+        for entry in page.entries:
+            if entry.index >= bound:
+                return
+            yield entry
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def _csv_chunks(entries: Iterator[LogEntry], names: dict[str, str]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for count, entry in enumerate(entries, start=1):
+        writer.writerow(csv_row(entry, names))
+        if count % EXPORT_BATCH == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _fhir_bundle_chunks(
+    entries: Iterator[LogEntry],
+    version: Literal["R4", "R5"],
+    origin: str,
+    names: dict[str, str],
+    now: dt.datetime,
+) -> Iterator[str]:
+    """A FHIR Bundle (type collection) of AuditEvents, streamed; no `entry` when empty."""
+    head = {"resourceType": "Bundle", "type": "collection", "timestamp": now.isoformat()}
+    yield json.dumps(head)[:-1]
+    first = True
+    for entry in entries:
+        event = to_fhir_audit_event(entry, version, origin=origin, agency_names=names)
+        yield (', "entry": [' if first else ", ") + json.dumps({"resource": event})
+        first = False
+    yield "}" if first else "]}"
+
+
+def export_response(
+    services: Services,
+    filters: Filters,
+    bound: int,
+    export_format: Format,
+    filename: str,
+) -> StreamingResponse:
+    """CSV or a FHIR AuditEvent Bundle of the matching entries logged before index `bound`."""
+    settings = services.settings
+    names = agency_names(settings)
+    entries = bounded_entries(services.engine, filters, bound)
+    if export_format == "csv":
+        return StreamingResponse(
+            _csv_chunks(entries, names),
+            media_type=CSV_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+    version: Literal["R4", "R5"] = "R4" if export_format == "fhir-r4" else "R5"
+    now = dt.datetime.now(dt.UTC)
+    return StreamingResponse(
+        _fhir_bundle_chunks(entries, version, settings.origin, names, now),
+        media_type=FHIR_MEDIA_TYPE,
+    )
+
+
+# --- GET /v1/disclosures ----------------------------------------------------------------------
+
+
+def _query_text(params: dict[str, Any]) -> str:
+    """The query as logged: parameters in a fixed order, without the person number."""
+    return urllib.parse.urlencode([(k, str(v)) for k, v in params.items() if v is not None])
+
+
+@router.get(LIST_ROUTE)
+def list_disclosures(
+    principal: PrivacyOfficer,
+    services: ServicesDep,
+    subject: Annotated[
+        PersonId | None, Query(description="a person number; matched by its pseudonym")
+    ] = None,
+    source: Annotated[str | None, Query(pattern=NAME, description="source agency")] = None,
+    recipient: Annotated[str | None, Query(pattern=NAME, description="recipient agency")] = None,
+    category: Annotated[str | None, Query(pattern=CATEGORY)] = None,
+    event_type: Annotated[EntryType | None, Query(alias="type")] = None,
+    outcome: Annotated[str | None, Query(pattern=NAME)] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(alias="from", description="inclusive, with a time zone")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(alias="to", description="exclusive, with a time zone")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE)] = None,
+    format: Annotated[Format, Query()] = "json",
+) -> Any:
+    """Log entries matching every filter given, newest first, a page at a time.
+
+    `next_cursor` fetches the next page. `format=csv|fhir-r4|fhir-r5` exports every matching
+    entry instead (oldest first; no paging). Entries carry the subject's pseudonym, never a
+    number.
+    """
+    if since is not None and until is not None and since >= until:
+        raise Problem(
+            422, "Invalid request", "`to` must be after `from`", pointer="query:to", type_=INVALID
+        )
+    if format != "json" and (cursor is not None or limit is not None):
+        pointer = "query:cursor" if cursor is not None else "query:limit"
+        raise Problem(
+            422,
+            "Invalid request",
+            "exports are not paged: drop cursor and limit",
+            pointer=pointer,
+            type_=INVALID,
+        )
+    pseudonym = services.pseudonym(subject) if subject is not None else None
+    filters = Filters(
+        subject=pseudonym,
+        source=source,
+        recipient=recipient,
+        category=category,
+        event_type=event_type,
+        outcome=outcome,
+        since=since,
+        until=until,
+    )
+    logged = {
+        "source": source,
+        "recipient": recipient,
+        "category": category,
+        "type": event_type.value if event_type else None,
+        "outcome": outcome,
+        "from": since.isoformat() if since else None,
+        "to": until.isoformat() if until else None,
+        "cursor": cursor,
+        "limit": limit,
+    }
+    engine = services.engine
+    if format != "json":
+        bound = access_log.record_read(
+            engine,
+            client=principal.name,
+            read=LIST_ROUTE,
+            subject_pseudonym=pseudonym,
+            details={"query": _query_text(logged), "format": format},
+        )
+        return export_response(services, filters, bound, format, "disclosures")
+    try:
+        with engine.connect() as conn:
+            page = query(conn, filters, cursor, limit or 100)
+    except BadRange as exc:
+        raise Problem(
+            422, "Invalid request", str(exc), pointer="query:cursor", type_=INVALID
+        ) from exc
+    indexes = [e.index for e in page.entries]
+    access_log.record_read(
+        engine,
+        client=principal.name,
+        read=LIST_ROUTE,
+        subject_pseudonym=pseudonym,
+        details={
+            "query": _query_text(logged),
+            "returned": len(indexes),
+            "first_index": indexes[0] if indexes else None,
+            "last_index": indexes[-1] if indexes else None,
+        },
+    )
+    return JSONResponse(
+        {
+            "entries": [e.model_dump(mode="json") for e in page.entries],
+            "next_cursor": page.next_cursor,
+        }
+    )
+
+
+# --- GET /v1/disclosures/{index} --------------------------------------------------------------
+
+
+@router.get(ENTRY_ROUTE)
+def read_disclosure(
+    index: Annotated[int, Path(ge=0)],
+    principal: PrivacyOfficer,
+    services: ServicesDep,
+    size: Annotated[
+        int | None, Query(ge=1, description="prove against this tree size (a checkpoint's)")
+    ] = None,
+) -> JSONResponse:
+    """One entry with its RFC 9162 inclusion proof: against `size` if given, else against the
+    latest signed checkpoint if it covers the entry, else against the whole log as it is now.
+    """
+    with services.engine.connect() as conn:
+        current = audit_log.tree_size(conn)
+        try:
+            entry = audit_log.get_entry(conn, index)
+        except UnknownIndex as exc:
+            raise Problem(
+                404, "No such entry", str(exc), pointer="path:index", type_=LOG_PROBLEM
+            ) from exc
+        if size is not None and not index < size <= current:
+            raise Problem(
+                422,
+                "Invalid request",
+                f"entry {index} is not in a tree of size {size} (the log holds {current})",
+                pointer="query:size",
+                type_=INVALID,
+            )
+        latest = latest_checkpoint(conn)
+        note: str | None = None
+        if (
+            latest is not None
+            and index < latest.checkpoint.size
+            and size in (None, latest.checkpoint.size)
+        ):
+            size = latest.checkpoint.size
+            note = checkpoint_with_cosignatures(conn, latest)
+        proof = audit_log.inclusion_proof(conn, index, size or current)
+        root = audit_log.root(conn, proof.tree_size)
+    access_log.record_read(
+        services.engine,
+        client=principal.name,
+        read=ENTRY_ROUTE,
+        subject_pseudonym=entry.subject_pseudonym,
+        details={"entry": index, "tree_size": proof.tree_size},
+    )
+    return JSONResponse(
+        {
+            "entry": entry.model_dump(mode="json"),
+            "leaf": _b64(entry.leaf),
+            "inclusion_proof": proof.as_dict(),
+            "root": _b64(root),
+            "checkpoint": note,
+        }
+    )
+
+
+# --- GET /v1/subjects/{person}/disclosures ----------------------------------------------------
+
+
+@router.get(SUBJECT_ROUTE)
+def subject_disclosures(
+    person: Annotated[PersonId, Path(description="the person's identity number")],
+    principal: PrivacyOfficer,
+    services: ServicesDep,
+    format: Annotated[Format, Query()] = "json",
+) -> Any:
+    """A person's access report (GDPR art. 15, innsyn i logg): every recipient by name, with
+    categories, purpose, basis and time; refusals, consents and earlier reads of the log.
+    """
+    pseudonym = services.pseudonym(person)
+    engine = services.engine
+    if format != "json":
+        bound = access_log.record_read(
+            engine,
+            client=principal.name,
+            read=SUBJECT_ROUTE,
+            subject_pseudonym=pseudonym,
+            details={"format": format},
+        )
+        return export_response(services, Filters(subject=pseudonym), bound, format, "access-report")
+    names = agency_names(services.settings)
+    with engine.connect() as conn:
+        report = subject_report(conn, pseudonym, names, now=dt.datetime.now(dt.UTC))
+    access_log.record_read(
+        engine,
+        client=principal.name,
+        read=SUBJECT_ROUTE,
+        subject_pseudonym=pseudonym,
+        details={"format": format},
+    )
+    return JSONResponse(report.model_dump(mode="json"))

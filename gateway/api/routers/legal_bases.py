@@ -1,0 +1,28 @@
+"""Statutory bases (coordinator and privacy officer): the legal duties and powers to disclose
+without consent that this municipality has configured, as decisions apply them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from consent.models import StatutoryBasis
+from gateway.api.clients import Principal, Role
+from gateway.api.deps import ServicesDep, require_role
+
+router = APIRouter(prefix="/v1/legal-bases", tags=["legal bases"])
+Reader = Annotated[Principal, Depends(require_role(Role.COORDINATOR, Role.PRIVACY_OFFICER))]
+
+
+class LegalBases(BaseModel):
+    """The configured statutory bases, by id; decisions under one carry basis statute:<id>."""
+
+    legal_bases: list[StatutoryBasis]
+
+
+@router.get("", response_model=LegalBases)
+def list_legal_bases(principal: Reader, services: ServicesDep) -> LegalBases:
+    return LegalBases(legal_bases=list(services.consents.statutes))

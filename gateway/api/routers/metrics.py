@@ -1,0 +1,33 @@
+"""GET /metrics: Prometheus text for the operator (outbox backlog, log size, records, relay)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+
+from gateway.api.clients import Principal, Role
+from gateway.api.deps import MetricsDep, ServicesDep, require_role
+from gateway.api.metrics import CONTENT_TYPE, render
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(
+    request: Request,
+    services: ServicesDep,
+    counters: MetricsDep,
+    principal: Annotated[Principal, Depends(require_role(Role.OPERATOR))],
+) -> PlainTextResponse:
+    relay = getattr(request.app.state, "relay", None)
+    with services.engine.connect() as conn:
+        text = render(
+            counters,
+            conn,
+            consents=len(services.consents),
+            relay_error=relay.last_error if relay is not None else None,
+            relay_running=relay is not None,
+        )
+    return PlainTextResponse(text, media_type=CONTENT_TYPE)

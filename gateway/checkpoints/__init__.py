@@ -1,0 +1,1 @@
+"""Signed checkpoints of the disclosure log: on demand and on a schedule (issuer.py)."""

@@ -1,0 +1,91 @@
+"""Scheduled checkpoints: a daemon thread in `helhet serve` that signs a checkpoint of the log
+every `checkpoint_interval_seconds` when the log has grown since the latest one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from audit.checkpoint import StoredCheckpoint, issue_checkpoint, latest_checkpoint
+from audit.errors import AuditError
+from audit.log import tree_size
+from gateway.config.instance import Instance
+
+log = logging.getLogger("helhet.checkpoints")
+
+
+def issue_now(instance: Instance, *, only_if_grown: bool = False) -> tuple[StoredCheckpoint, bool]:
+    """Sign a checkpoint of the whole log now: (the checkpoint, whether it is new).
+
+    With `only_if_grown`, an empty log or one no larger than the latest checkpoint gets none
+    (returns the latest, or raises LookupError for an empty log without any). Several
+    processes may call this at once: issuing locks the log's head, so none signs a duplicate
+    and none signs a head inconsistent with an earlier checkpoint (InconsistentCheckpoint).
+    """
+    engine = instance.engine
+    if only_if_grown:
+        with engine.connect() as conn:
+            size = tree_size(conn)
+            latest = latest_checkpoint(conn)
+        if latest is not None and latest.checkpoint.size >= size:
+            return latest, False
+        if latest is None and size == 0:
+            raise LookupError("the log is empty")
+    with engine.begin() as conn:
+        before = latest_checkpoint(conn)
+        stored = issue_checkpoint(
+            conn, instance.signing_key, instance.origin, dt.datetime.now(dt.UTC)
+        )
+    return stored, before is None or stored.id != before.id
+
+
+class CheckpointThread:
+    """Signs a checkpoint at start-up and then every interval, whenever the log has grown."""
+
+    def __init__(self, instance: Instance, interval: float | None = None) -> None:
+        self.instance = instance
+        self.interval = float(
+            interval if interval is not None else instance.settings.checkpoint_interval_seconds
+        )
+        self.last_error: str | None = None
+        self.issued = 0
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True, name="helhet-checkpoints")
+
+    def tick(self) -> StoredCheckpoint | None:
+        """One round: the new checkpoint, or None if the log had not grown (or it failed)."""
+        try:
+            stored, new = issue_now(self.instance, only_if_grown=True)
+        except LookupError:
+            self.last_error = None
+            return None
+        except AuditError as exc:
+            # An inconsistent or forged latest checkpoint: never sign over it; say so loudly.
+            self.last_error = f"checkpoint refused: {exc}"
+            log.error("%s", self.last_error)
+            return None
+        except Exception as exc:  # the database is away: try again next round
+            self.last_error = f"checkpoint failed: {exc}"
+            log.exception("could not issue a scheduled checkpoint")
+            return None
+        self.last_error = None
+        if new:
+            self.issued += 1
+            log.info("signed checkpoint #%d of %d entries", stored.id, stored.checkpoint.size)
+            return stored
+        return None
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.tick()
+            if self.stop_event.wait(self.interval):
+                return
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)

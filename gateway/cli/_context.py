@@ -1,0 +1,27 @@
+"""What every command shares: the instance of `--config` (or HELHET_CONFIG), and the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from gateway.config.instance import Instance, open_instance
+from gateway.config.settings import load_settings
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def load_instance(ctx: click.Context) -> Instance:
+    """The instance of the `--config` given to `helhet` (or HELHET_CONFIG), opened once."""
+    root = ctx.find_root()
+    obj = root.obj if isinstance(root.obj, dict) else {}
+    if "instance" not in obj:
+        settings = load_settings(obj.get("config"))
+        obj["instance"] = open_instance(settings)
+        root.obj = obj
+        root.call_on_close(obj["instance"].close)
+    instance: Instance = obj["instance"]
+    return instance

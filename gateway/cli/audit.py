@@ -1,0 +1,180 @@
+"""`helhet audit …`: verify the disclosure log, sign or witness a checkpoint, reconcile the
+topics with the log.
+
+`verify` exits 1 with a precise report when anything was changed, removed, reordered or forged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gateway.cli._context import load_instance, utcnow
+from schemas import Agency
+
+
+@click.group("audit")
+def group() -> None:
+    """The tamper-evident disclosure log."""
+
+
+@group.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed checkpoint saved earlier (by a witness, agency or officer); repeatable.",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Verify with this Ed25519 public key (PEM) instead of the instance's signing key.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def verify(
+    ctx: click.Context, checkpoint_files: tuple[Path, ...], public_key: Path | None, as_json: bool
+) -> None:
+    """Recompute the whole log and check every hash, checkpoint and signature."""
+    from audit import verify_log
+    from recipient.keys import load_signing_public_key
+
+    instance = load_instance(ctx)
+    public = (
+        load_signing_public_key(public_key)
+        if public_key is not None
+        else instance.signing_key.public_key()
+    )
+    notes = [path.read_text("utf-8") for path in checkpoint_files]
+    with instance.engine.connect() as conn:
+        report = verify_log(conn, public, instance.origin, notes)
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.summary())
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@group.command("checkpoint")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the signed checkpoint to this file.",
+)
+@click.pass_context
+def checkpoint(ctx: click.Context, out: Path | None) -> None:
+    """Sign a checkpoint of the log as it is now and print it."""
+    from audit import AuditError, issue_checkpoint
+
+    instance = load_instance(ctx)
+    try:
+        with instance.engine.begin() as conn:
+            stored = issue_checkpoint(conn, instance.signing_key, instance.origin, utcnow())
+    except AuditError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if out is not None:
+        out.write_text(stored.note, "utf-8")
+    click.echo(stored.note, nl=False)
+
+
+@group.command("witness")
+@click.argument("checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The witness's own Ed25519 private key (PEM).",
+)
+@click.option("--name", required=True, help="The witness's key name, e.g. kommune.example/po.")
+@click.option(
+    "--state",
+    "state_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The witness's state file: the last checkpoint it saw (created if absent).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the co-signed checkpoint here (default: print it).",
+)
+@click.pass_context
+def witness(
+    ctx: click.Context,
+    checkpoint_file: Path,
+    key_file: Path,
+    name: str,
+    state_file: Path,
+    out: Path | None,
+) -> None:
+    """Co-sign CHECKPOINT_FILE if it is consistent with the last checkpoint this witness saw."""
+    from audit import AuditError
+    from audit.witness import witness_log_checkpoint
+    from gateway.config.keys import load_signing_key
+
+    instance = load_instance(ctx)
+    witness_key = load_signing_key(key_file)
+    try:
+        with instance.engine.begin() as conn:
+            result = witness_log_checkpoint(
+                conn,
+                checkpoint_file.read_text("utf-8"),
+                log_public=instance.signing_key.public_key(),
+                origin=instance.origin,
+                witness_name=name,
+                witness_key=witness_key,
+                state_path=state_file,
+                now=utcnow(),
+            )
+    except AuditError as exc:
+        click.echo(f"refused: {exc}", err=True)
+        raise SystemExit(1) from None
+    if out is not None:
+        out.write_text(result.note, "utf-8")
+        click.echo(f"co-signed checkpoint of size {result.checkpoint.size} written to {out}")
+    else:
+        click.echo(result.note, nl=False)
+
+
+@group.command("reconcile")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@click.pass_context
+def reconcile(ctx: click.Context, as_json: bool) -> None:
+    """Report Kafka messages without a disclosure entry and deliveries without their message.
+
+    Exits 1 when anything does not match.
+    """
+    from gateway.delivery.reconcile import reconcile as reconcile_topics
+
+    instance = load_instance(ctx)
+    settings = instance.settings
+    topics = [settings.topic(a.value) for a in Agency]
+    with instance.engine.connect() as conn:
+        report = reconcile_topics(conn, settings.kafka_bootstrap_servers, topics)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo(
+            f"{report.messages} message(s) on {len(topics)} topic(s); "
+            f"{report.disclosures} disclosure and {report.deliveries} delivery entries"
+        )
+        for label, items in (
+            ("without a disclosure entry", report.unlogged),
+            ("altered (hash differs from the log)", report.altered),
+            ("published more than once", report.duplicates),
+        ):
+            for m in items:
+                click.echo(f"  {m.topic}[{m.partition}]@{m.offset} {m.message_id}: {label}")
+        for where in report.missing:
+            click.echo(
+                f"  delivery of {where['message_id']} (entry {where['index']}) not found "
+                f"at {where['topic']}[{where['partition']}]@{where['offset']}"
+            )
+        click.echo("reconcile: clean" if report.clean else "reconcile: MISMATCH")
+    if not report.clean:
+        ctx.exit(1)

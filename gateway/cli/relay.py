@@ -1,0 +1,25 @@
+"""`helhet relay`: publish the outbox to Kafka as a process of its own."""
+
+from __future__ import annotations
+
+import click
+
+from gateway.cli._context import load_instance
+
+
+@click.command("relay")
+@click.option("--once", is_flag=True, help="Publish what is waiting, then exit.")
+@click.pass_context
+def command(ctx: click.Context, once: bool) -> None:
+    """Publish the outbox to Kafka (standalone; `serve` runs one inside too).
+
+    Several relays may run against one PostgreSQL database: no message is published twice.
+    """
+    from gateway.delivery.relay import drain, run_until_signalled
+
+    instance = load_instance(ctx)
+    if once:
+        click.echo(f"delivered {drain(instance)}")
+        return
+    click.echo(f"relaying to {instance.settings.kafka_bootstrap_servers} (Ctrl-C stops)")
+    run_until_signalled(instance)

@@ -1,0 +1,63 @@
+"""The running instance: settings, database engine and keys, built once and passed down.
+
+The CLI commands and the HTTP app both get theirs from `open_instance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TypeVar
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway.config import keys
+from gateway.config.settings import Settings
+from gateway.db.engine import create_engine
+from gateway.errors import ConfigError
+from schemas.identifiers import set_default_allow_synthetic
+
+T = TypeVar("T")
+
+
+@dataclass
+class Instance:
+    settings: Settings
+    engine: sa.Engine
+    readiness_probes: dict[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def origin(self) -> str:
+        return self.settings.origin
+
+    @cached_property
+    def signing_key(self) -> Ed25519PrivateKey:
+        return _load(self.settings.signing_key_file, "signing_key_file", keys.load_signing_key)
+
+    @cached_property
+    def pseudonym_key(self) -> bytes:
+        return _load(self.settings.pseudonym_key_file, "pseudonym_key_file", keys.load_secret)
+
+    def close(self) -> None:
+        if not self._closed:
+            self.engine.dispose()
+            self._closed = True
+
+
+def _load(path: Path, key: str, loader: Callable[[Path], T]) -> T:
+    if not path.is_file():
+        raise ConfigError(key, f"{path} does not exist (run `helhet init` to create it)")
+    try:
+        return loader(path)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(key, f"{path} cannot be read: {exc}") from exc
+
+
+def open_instance(settings: Settings) -> Instance:
+    """Apply process-wide policy from the settings and connect to the database."""
+    set_default_allow_synthetic(settings.allow_synthetic_ids)
+    return Instance(settings=settings, engine=create_engine(settings.database_url))

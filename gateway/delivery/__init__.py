@@ -1,0 +1,3 @@
+"""Delivery: the relay publishes the outbox to Kafka, re-checking consent just before, and
+records each delivery (relay.py); reconciliation compares the topics with the log (reconcile.py).
+"""

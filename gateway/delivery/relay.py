@@ -1,0 +1,428 @@
+"""The relay: publishes outbox rows to Kafka in order per family, re-checking consent just before.
+
+On the broker's acknowledgement it writes a `delivery` entry and deletes the envelope; a message
+whose consent no longer holds is stopped with a `withheld` entry. Rows whose fate is unknown
+after a crash (published, not yet recorded) are looked up on the topic before any retry, so a
+message is never published twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from audit import log as audit_log
+from audit.entries import Entry, EntryType
+from gateway.config.instance import Instance
+from gateway.db import migrate, outbox
+from gateway.errors import GatewayError
+from gateway.intake import routing
+from gateway.intake.services import Services
+from gateway.kafka.publisher import OutMessage, Placement, Publisher
+
+log = logging.getLogger("helhet.relay")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class RelayStats:
+    delivered: int = 0
+    withheld: int = 0
+    failed: int = 0
+    recovered: int = 0
+
+    @property
+    def worked(self) -> int:
+        return self.delivered + self.withheld + self.failed + self.recovered
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    message_id: str
+    kind: str
+    family_id: str
+    recipient: str
+    source: str
+    topic: str
+    subject: str | None
+    categories: list[str]
+    purpose: str
+    basis: str | None
+    payload_sha256: str
+    envelope: bytes
+
+    @classmethod
+    def of(cls, row: Any) -> _Claimed:
+        return cls(
+            row.id,
+            row.message_id,
+            row.kind,
+            row.family_id,
+            row.recipient,
+            row.source,
+            row.topic,
+            row.subject,
+            list(row.categories),
+            row.purpose,
+            row.basis,
+            row.payload_sha256,
+            row.envelope,
+        )
+
+
+class Relay:
+    """Moves outbox rows to Kafka. Safe to run in several processes on PostgreSQL."""
+
+    def __init__(
+        self,
+        services: Services,
+        publisher: Publisher,
+        *,
+        batch_size: int | None = None,
+        lease_seconds: float | None = None,
+        failure_grace_seconds: float | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.services = services
+        self.publisher = publisher
+        self.batch_size = batch_size or services.settings.relay_batch_size
+        self.lease = dt.timedelta(seconds=lease_seconds or services.settings.relay_lease_seconds)
+        # After a failed send, a request already on the wire may still land: look on the topic
+        # only once the broker's own request timeout (and some slack) has passed.
+        grace = failure_grace_seconds
+        if grace is None:
+            grace = services.settings.kafka_request_timeout_ms / 1000 + 5
+        self.failure_grace = dt.timedelta(seconds=grace)
+        self.clock = clock
+        self.relay_id = uuid.uuid4().hex[:12]
+        self._topics_ready = False
+        self.last_error: str | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self.services.engine
+
+    # --- one round ------------------------------------------------------------------------
+
+    def ensure_topics(self) -> None:
+        if self._topics_ready:
+            return
+        from schemas import Agency
+
+        settings = self.services.settings
+        self.publisher.ensure_topics(
+            [settings.topic(a.value) for a in Agency],
+            settings.kafka_topic_partitions,
+            settings.kafka_replication_factor,
+        )
+        self._topics_ready = True
+
+    def run_once(self) -> RelayStats:
+        """Recover in-doubt rows, then claim, re-check, publish and record one batch."""
+        stats = RelayStats()
+        self.ensure_topics()
+        stats.recovered += self._recover()
+        claimed = self._claim(stats)
+        if claimed:
+            messages = [OutMessage(r.message_id, r.topic, r.family_id, r.envelope) for r in claimed]
+            try:
+                results = self.publisher.publish(messages)
+            except GatewayError as exc:  # no producer at all: every message failed
+                results = [exc] * len(claimed)
+            self._record(claimed, results, stats)
+        return stats
+
+    # --- claim and re-check consent -------------------------------------------------------
+
+    def _claim(self, stats: RelayStats) -> list[_Claimed]:
+        now = self.clock()
+        with self.engine.begin() as conn:
+            rows = outbox.pending(conn, self.batch_size)
+            if not rows:
+                return []
+            rows = self._in_family_order(conn, rows)
+            self.services.consents.refresh(conn)
+            publish: list[_Claimed] = []
+            stopped: list[tuple[Any, str, str | None, list[str]]] = []
+            for row in rows:
+                verdict = self._recheck(conn, row, now)
+                if verdict is None:
+                    publish.append(_Claimed.of(row))
+                else:
+                    stopped.append((row, *verdict))
+            if stopped:
+                self._withhold(conn, stopped, now)
+                stats.withheld += len(stopped)
+            if publish:
+                outbox.claim(conn, [c.id for c in publish], now, self.lease)
+        return publish
+
+    @staticmethod
+    def _in_family_order(conn: sa.Connection, rows: Sequence[Any]) -> list[Any]:
+        """Keep only rows with no earlier unfinished row of their family outside this claim."""
+        claimed = {row.id for row in rows}
+        last: dict[str, int] = {}
+        for row in rows:
+            last[row.family_id] = max(row.id, last.get(row.family_id, row.id))
+        allowed: set[int] = set()
+        for ids in outbox.unfinished_ids(conn, last).values():
+            for row_id in ids:
+                if row_id not in claimed:
+                    break
+                allowed.add(row_id)
+        return [row for row in rows if row.id in allowed]
+
+    def _recheck(
+        self, conn: sa.Connection, row: Any, now: dt.datetime
+    ) -> tuple[str, str | None, list[str]] | None:
+        """None when the row may go; else (reason, basis, categories denied)."""
+        if row.kind != "plan_update":
+            return None  # withdrawal notices always go out
+        enrolled = [
+            e
+            for e in routing.enrolments(conn, row.subject, now.date())
+            if e.family_id == row.family_id
+        ]
+        if not enrolled:
+            return ("not_enrolled", None, list(row.categories))
+        if row.recipient not in enrolled[0].team:
+            return ("not_in_team", None, list(row.categories))
+        facts = routing.person_facts(conn, row.subject)
+        assert facts is not None
+        decisions = self.services.consents.decide_many(
+            row.subject, row.source, row.recipient, list(row.categories), row.purpose, now, facts
+        )
+        denied = [c for c, d in zip(row.categories, decisions, strict=True) if not d.permit]
+        if not denied:
+            return None
+        first = next(d for d in decisions if not d.permit)
+        return (first.reason.value, first.basis, denied)
+
+    def _withhold(
+        self,
+        conn: sa.Connection,
+        stopped: list[tuple[Any, str, str | None, list[str]]],
+        now: dt.datetime,
+    ) -> None:
+        entries = [
+            Entry(
+                event_type=EntryType.WITHHELD,
+                source=row.source,
+                recipient=row.recipient,
+                subject_pseudonym=self.services.pseudonym(row.subject),
+                categories=sorted(denied),
+                purpose=row.purpose,
+                basis=basis or row.basis,
+                message_id=row.message_id,
+                payload_sha256=row.payload_sha256,
+                outcome="stopped",
+                reason=reason,
+                client=f"relay:{self.relay_id}",
+                family_id=row.family_id,
+                details={"disclosure_index": row.disclosure_index},
+            )
+            for row, reason, basis, denied in stopped
+        ]
+        audit_log.append(conn, entries, now=now)
+        outbox.withhold(conn, [row.id for row, *_ in stopped])
+
+    # --- record the broker's answer -------------------------------------------------------
+
+    def _delivered(
+        self,
+        conn: sa.Connection,
+        rows: list[tuple[Any, Placement]],
+        now: dt.datetime,
+        *,
+        recovered: bool = False,
+    ) -> None:
+        if not rows:
+            return
+        entries = [
+            Entry(
+                event_type=EntryType.DELIVERY,
+                source=row.source,
+                recipient=row.recipient,
+                subject_pseudonym=self.services.pseudonym(row.subject) if row.subject else None,
+                categories=sorted(row.categories),
+                purpose=row.purpose,
+                basis=row.basis,
+                message_id=row.message_id,
+                payload_sha256=row.payload_sha256,
+                outcome="delivered",
+                client=f"relay:{self.relay_id}",
+                family_id=row.family_id,
+                details={
+                    "topic": placement.topic,
+                    "partition": placement.partition,
+                    "offset": placement.offset,
+                    **({"recovered": True} if recovered else {}),
+                },
+            )
+            for row, placement in rows
+        ]
+        audit_log.append(conn, entries, now=now)
+        outbox.deliver(conn, [(row.id, p.partition, p.offset) for row, p in rows], now)
+
+    def _record(
+        self,
+        claimed: list[_Claimed],
+        results: list[Placement | Exception],
+        stats: RelayStats,
+    ) -> None:
+        now = self.clock()
+        done = [(c, r) for c, r in zip(claimed, results, strict=True) if isinstance(r, Placement)]
+        failed = [c for c, r in zip(claimed, results, strict=True) if not isinstance(r, Placement)]
+        with self.engine.begin() as conn:
+            self._delivered(conn, done, now)
+            if failed:
+                # Unknown fate: recovery looks on the topic before retrying, after the grace.
+                outbox.hold(conn, [c.id for c in failed], now + self.failure_grace)
+        stats.delivered += len(done)
+        stats.failed += len(failed)
+        if failed:
+            self._topics_ready = False  # a broker that lost its state needs its topics again
+            first = next(r for r in results if isinstance(r, Exception))
+            self.last_error = str(first)
+            log.warning("%d message(s) not acknowledged: %s", len(failed), first)
+
+    # --- recovery of in-doubt rows --------------------------------------------------------
+
+    def _recover(self) -> int:
+        """Rows whose lease ran out while in flight: find them on the topic, else retry them.
+
+        Claimed (lease renewed) in one short transaction, looked up on Kafka outside any
+        transaction, then settled in another; a crash in between only repeats the look-up.
+        """
+        now = self.clock()
+        with self.engine.begin() as conn:
+            rows = outbox.expired_leases(conn, now, self.batch_size)
+            if not rows:
+                return 0
+            by_topic: dict[str, list[Any]] = defaultdict(list)
+            for row in rows:
+                by_topic[row.topic].append(row)
+            # Messages acknowledged and recorded before the first of these was claimed lie
+            # before it on the topic: read each partition only past the last of them.
+            after = {
+                topic: outbox.last_delivered_offsets(
+                    conn, topic, min(r.claimed_at for r in topic_rows)
+                )
+                for topic, topic_rows in by_topic.items()
+            }
+            outbox.extend(conn, [r.id for r in rows], now + self.lease)
+        found: dict[str, Placement] = {}
+        for topic, topic_rows in by_topic.items():
+            found.update(
+                self.publisher.find(topic, {r.message_id for r in topic_rows}, after[topic])
+            )
+        settled = self.clock()
+        with self.engine.begin() as conn:
+            still = outbox.in_flight(conn, [r.id for r in rows])
+            on_topic = [(row, found[row.message_id]) for row in still if row.message_id in found]
+            self._delivered(conn, on_topic, settled, recovered=True)
+            retry = [row.id for row in still if row.message_id not in found]
+            if retry:
+                outbox.release(conn, retry)
+        if on_topic:
+            log.info("recovered %d message(s) already on the topic", len(on_topic))
+        return len(rows)
+
+    # --- loop -----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, *, idle_sleep: float | None = None) -> None:
+        """Relay until `stop` is set; back off (up to 30 s) while the broker is unavailable."""
+        idle = idle_sleep if idle_sleep is not None else self.services.settings.relay_poll_interval
+        backoff = 0.0
+        while not stop.is_set():
+            try:
+                stats = self.run_once()
+                if stats.failed:
+                    backoff = min(30.0, max(0.5, backoff * 2))
+                else:
+                    backoff = 0.0
+                    self.last_error = None
+                if backoff:
+                    stop.wait(backoff)
+                elif stats.worked == 0:
+                    stop.wait(idle)
+            except GatewayError as exc:
+                self.last_error = str(exc)
+                backoff = min(30.0, max(0.5, backoff * 2))
+                log.warning("relay: %s (retrying in %.1f s)", exc, backoff)
+                stop.wait(backoff)
+            except sa.exc.OperationalError as exc:
+                self.last_error = str(exc)
+                backoff = min(30.0, max(0.5, backoff * 2))
+                log.warning("relay: database unavailable: %s", exc)
+                stop.wait(backoff)
+        self.publisher.close()
+
+
+class RelayThread:
+    """The relay inside `helhet serve`: a daemon thread with a stop event."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(
+            target=relay.run, args=(self.stop_event,), daemon=True, name="helhet-relay"
+        )
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
+
+
+def _standalone(instance: Instance) -> Relay:
+    from gateway.kafka.publisher import KafkaPublisher
+
+    migrate.check_current(instance.engine)
+    services = Services(instance)
+    services.load()
+    return Relay(
+        services,
+        KafkaPublisher(
+            instance.settings.kafka_bootstrap_servers,
+            request_timeout_ms=instance.settings.kafka_request_timeout_ms,
+        ),
+    )
+
+
+def drain(instance: Instance) -> int:
+    """`helhet relay --once`: publish what is waiting (until a round fails); the count delivered."""
+    relay = _standalone(instance)
+    total = 0
+    try:
+        while True:
+            stats = relay.run_once()
+            total += stats.delivered
+            if stats.worked == 0 or stats.failed:
+                return total
+    finally:
+        relay.publisher.close()
+
+
+def run_until_signalled(instance: Instance) -> None:
+    """`helhet relay`: relay until SIGTERM or SIGINT."""
+    relay = _standalone(instance)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    relay.run(stop)

@@ -1,0 +1,93 @@
+"""Routing: subject -> the families they are enrolled in -> each family's team agencies.
+
+A person may belong to several families (separated parents); each is served. Nothing goes back
+to the agency that sent it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from consent.rules import PersonFacts
+from gateway.db.tables import families, family_members
+from schemas import PlanItem, PlanUpdate
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """One of a person's families, with the team that works on it."""
+
+    family_id: str
+    team: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One subject's items of one update, to be decided for one recipient in one family."""
+
+    update: PlanUpdate
+    subject: str
+    items: list[PlanItem]
+    facts: PersonFacts
+    family_id: str
+    recipient: str
+
+
+def enrolments(conn: sa.Connection, person: str, at: dt.date) -> list[Enrolment]:
+    """The families a person belongs to that are active on `at`, with their teams."""
+    rows = conn.execute(
+        sa.select(families.c.family_id, families.c.document)
+        .join(family_members, family_members.c.family_id == families.c.family_id)
+        .where(family_members.c.person_id == person)
+        .order_by(families.c.family_id)
+    )
+    found = []
+    for row in rows:
+        period = row.document.get("period") or {}
+        start, end = period.get("start"), period.get("end")
+        if start and dt.date.fromisoformat(start) > at:
+            continue
+        if end and dt.date.fromisoformat(end) <= at:
+            continue
+        found.append(Enrolment(row.family_id, tuple(row.document["team"])))
+    return found
+
+
+def person_facts(conn: sa.Connection, person: str) -> PersonFacts | None:
+    """Birth date and every guardian recorded for the person in any family (None if unknown)."""
+    rows = conn.execute(
+        sa.select(family_members.c.birth_date, family_members.c.guardians).where(
+            family_members.c.person_id == person
+        )
+    ).all()
+    if not rows:
+        return None
+    guardians: set[str] = set()
+    for row in rows:
+        guardians.update(row.guardians)
+    return PersonFacts.of(person, rows[0].birth_date, guardians)
+
+
+def targets(
+    conn: sa.Connection, updates: list[PlanUpdate], source: str, today: dt.date
+) -> Iterator[Target]:
+    """Every (subject, family, team agency) the updates concern, never back to `source`."""
+    known: dict[str, tuple[list[Enrolment], PersonFacts | None]] = {}
+    for update in updates:
+        for subject in update.subjects:
+            if subject not in known:  # a multi-record body often repeats its persons
+                enrolled = enrolments(conn, subject, today)
+                known[subject] = (enrolled, person_facts(conn, subject) if enrolled else None)
+            enrolled, facts = known[subject]
+            if not enrolled:
+                continue
+            assert facts is not None  # enrolled persons have facts
+            items = [item for item in update.items if item.subject == subject]
+            for enrolment in enrolled:
+                for recipient in enrolment.team:
+                    if recipient != source:
+                        yield Target(update, subject, items, facts, enrolment.family_id, recipient)

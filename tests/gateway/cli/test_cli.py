@@ -1,0 +1,152 @@
+"""The `helhet` CLI: init, keys, clients, db upgrade, serve (a real process answering HTTP)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from gateway.cli import cli
+from gateway.config.keys import load_agency_public_key, load_signing_key
+from gateway.db.engine import create_engine
+from gateway.db.tables import clients
+from gateway.kafka.broker import free_port
+from recipient.keys import load_agency_private_key
+
+
+def run(config: Path | None, *args: str) -> str:
+    argv = (["--config", str(config)] if config else []) + list(args)
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def instance_config(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Path:
+    run(
+        None,
+        "init",
+        str(tmp_path / "inst"),
+        "--municipality",
+        "0301",
+        "--name",
+        "Testby",
+        "--test",
+        "--database-url",
+        database_url,
+        "--kafka",
+        kafka_bootstrap,
+    )
+    return tmp_path / "inst" / "helhet.toml"
+
+
+def test_help_lists_the_commands() -> None:
+    output = run(None, "--help")
+    for command in ("init", "keys", "clients", "db", "serve"):
+        assert f"  {command} " in output
+
+
+def test_init_writes_private_files_0600(tmp_path: Path) -> None:
+    run(None, "init", str(tmp_path / "i"), "--municipality", "0301")
+    signing = tmp_path / "i" / "keys" / "gateway-signing.pem"
+    pseudonym = tmp_path / "i" / "keys" / "pseudonym.key"
+    for path in (signing, pseudonym):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    load_signing_key(signing)
+    config = (tmp_path / "i" / "helhet.toml").read_text()
+    assert 'environment = "production"' in config and "allow_synthetic_ids = false" in config
+    again = CliRunner().invoke(cli, ["init", str(tmp_path / "i"), "--municipality", "0301"])
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_keys_generate(instance_config: Path) -> None:
+    run(instance_config, "keys", "generate", "--agency", "school")
+    keys_dir = instance_config.parent / "agency-keys"
+    private = load_agency_private_key(keys_dir / "school.key")
+    public = load_agency_public_key(keys_dir / "school.pub.pem")
+    assert private.public_key().public_bytes_raw() == public.public_bytes_raw()
+    assert stat.S_IMODE((keys_dir / "school.key").stat().st_mode) == 0o600
+
+
+def test_clients_add_and_list_store_only_the_hash(instance_config: Path) -> None:
+    run(instance_config, "db", "upgrade")
+    issued = json.loads(
+        run(
+            instance_config,
+            "clients",
+            "add",
+            "nav-arena",
+            "--role",
+            "agency",
+            "--agency",
+            "nav",
+            "--json",
+        )
+    )
+    assert issued["token"].startswith("hh_") and issued["agency"] == "nav"
+    listed = json.loads(run(instance_config, "clients", "list", "--json"))
+    assert [c["name"] for c in listed] == ["nav-arena"]
+    assert "token" not in listed[0]
+    from gateway.config.settings import load_settings
+
+    engine = create_engine(load_settings(instance_config).database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(clients.c.token_sha256)).scalar_one()
+    engine.dispose()
+    assert issued["token"] not in stored and len(stored) == 64
+    bad = CliRunner().invoke(
+        cli, ["--config", str(instance_config), "clients", "add", "x", "--role", "agency"]
+    )
+    assert bad.exit_code != 0 and "--agency" in bad.output
+
+
+def _serve(config: Path, port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "HELHET_CONFIG": str(config)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_serve_refuses_an_unmigrated_database(instance_config: Path) -> None:
+    process = _serve(instance_config, free_port())
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "helhet db upgrade" in output
+
+
+def test_init_upgrade_serve_answers_healthz(instance_config: Path) -> None:
+    run(instance_config, "db", "upgrade")
+    port = free_port()
+    process = _serve(instance_config, port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "serve did not answer in 60 s"
+                time.sleep(0.2)
+        assert response.status_code == 200 and response.json() == {"status": "ok"}
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        assert ready.json()["checks"]["database"] == "ok"
+        assert ready.status_code == 200, ready.json()  # relay and checkpoints too
+        keys = httpx.get(f"http://127.0.0.1:{port}/v1/keys", timeout=5).json()["keys"]
+        assert keys[0]["crv"] == "Ed25519"
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
