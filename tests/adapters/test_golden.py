@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import adapters
-from tests.adapters._helpers import RECEIVED, content_type, examples, golden_path
+from tests.helpers.adapters import RECEIVED, content_type, examples, golden_path
 
 
 @pytest.mark.parametrize(("agency", "path"), examples(), ids=lambda v: getattr(v, "name", v))
