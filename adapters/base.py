@@ -215,8 +215,3 @@ class RecordBuilder:
 def local_datetime(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     """A datetime with zone: naive values are read as `zone` (Europe/Oslo or Copenhagen)."""
     return value.replace(tzinfo=zone) if value.tzinfo is None else value
-
-
-def local_date(value: dt.datetime, zone: ZoneInfo) -> dt.date:
-    """The calendar date of a (possibly naive) datetime in `zone`."""
-    return local_datetime(value, zone).astimezone(zone).date()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from adapters._common import record_builder
-from adapters._json import RawRecord, root
+from adapters._json import Node, RawRecord, root
 from adapters.base import OSLO
 from adapters.errors import InvalidIdentifier
 from schemas import Agency, Category, ItemKind, ItemStatus, PlanUpdate
@@ -44,20 +44,8 @@ def translate_fiks(raw: RawRecord, received_at: dt.datetime) -> PlanUpdate:
     children = node.objects("offentligBarn", min_items=1)
     guardians = node.objects("foresatte", min_items=1)
     guardians_informed = [g.boolean("orientert") for g in guardians]
-    message = node.req_obj("melding")
-    text = message.req_str("melding")
-    history = message.string("historie", required=True)
-    other = message.string("andreSynspunkter", required=False)
+    description = _description(node.req_obj("melding"))
     channel = node.string("leveringskanal", required=False, max_length=100)
-    description = "\n\n".join(
-        part
-        for part in (
-            text,
-            f"Historie: {history}" if history else None,
-            f"Andre synspunkter: {other}" if other else None,
-        )
-        if part
-    )
     subjects = []
     for child in children:
         child.boolean("ufoedt")
@@ -88,3 +76,19 @@ def translate_fiks(raw: RawRecord, received_at: dt.datetime) -> PlanUpdate:
             values=values,
         )
     return builder.build()
+
+
+def _description(message: Node) -> str:
+    """The report's text: melding, then its historie and andreSynspunkter where given."""
+    text = message.req_str("melding")
+    history = message.string("historie", required=True)
+    other = message.string("andreSynspunkter", required=False)
+    return "\n\n".join(
+        part
+        for part in (
+            text,
+            f"Historie: {history}" if history else None,
+            f"Andre synspunkter: {other}" if other else None,
+        )
+        if part
+    )

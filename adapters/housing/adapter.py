@@ -54,73 +54,81 @@ class HousingAdapter(JsonAdapterBase):
         cases = node.objects("saker", required=False)
         payments = node.objects("utbetalinger", required=False)
         for case in cases:
-            year = case.number("ar", integer=True, minimum=1990)
-            month = self._month(case)
-            assert year is not None
-            if year > 2100:
-                raise case.invalid("ar", "a year between 1990 and 2100")
-            status = case.code("status", m.SAK_STATUS)
-            assert status is not None
-            role = case.string("rolle", required=False, max_length=40)
-            if role is not None and role not in m.ROLLE:
-                raise case.invalid("rolle", "HOVEDPERSON or BIPERSON", f"got {role!r}")
-            decision = case.obj("vedtak", required=status == "VEDTATT")
-            values: dict[str, object] = {"status": status, "ar": year, "mnd": month}
-            if role:
-                values["rolle"] = role
-            code = None
-            outcome = None
-            description = None
-            if decision is not None:
-                kode = decision.req_str("kode", max_length=40)
-                description = decision.string("beskrivelse", required=False, max_length=2000)
-                vtype = decision.code("type", m.VEDTAK_TYPE)
-                assert vtype is not None
-                outcome = m.VEDTAK_TYPE[vtype]
-                values["vedtakstype"] = vtype
-                code = ("https://husbanken.no/bostotte/vedtakskode", kode, description)
-            year = int(year)
-            start = dt.date(year, month, 1)
-            end = dt.date(year + (month == 12), month % 12 + 1, 1)
-            month_name = _MONTHS.split()[month - 1]
-            title = f"Bostøtte {month_name} {year}: " + (outcome or "under behandling")
-            builder.add(
-                key=f"sak/{year}-{month:02d}",
-                pointer=case.pointer,
-                subject=subject,
-                kind=ItemKind.DECISION if decision is not None else ItemKind.EVENT,
-                category=Category.HOUSING_SUPPORT,
-                title=title,
-                description=description,
-                status=m.SAK_STATUS[status],
-                period=(start, end),
-                code=code,
-                values=values,
-            )
+            self._sak(builder, subject, case)
         for index, payment in enumerate(payments):
-            day = payment.date("utbetalingsdato")
-            amount = payment.number("belop")
-            receiver = payment.string("mottaker", required=False, max_length=40)
-            if receiver is not None and receiver not in m.MOTTAKER:
-                raise payment.invalid("mottaker", "HUSSTAND or VERTSKOMMUNE", f"got {receiver!r}")
-            assert day is not None and amount is not None
-            values = {"belop": amount, "utbetalingsdato": day.isoformat()}
-            if receiver:
-                values["mottaker"] = receiver
-            builder.add(
-                key=f"utbetaling/{day.isoformat()}/{index}",
-                pointer=payment.pointer,
-                subject=subject,
-                kind=ItemKind.EVENT,
-                category=Category.HOUSING_SUPPORT,
-                title=f"Bostøtte utbetalt: {amount:,.2f} kr".replace(",", " "),
-                status=ItemStatus.COMPLETED,
-                period=(day, day + dt.timedelta(days=1)),
-                values=values,
-            )
+            self._utbetaling(builder, subject, index, payment)
         if not cases and not payments:
             raise node.invalid("saker", "at least one sak or utbetaling")
         return builder.build()
+
+    def _sak(self, builder: RecordBuilder, subject: str, case: Node) -> None:
+        """One month's bostøtte case: a decision once it has a vedtak, an event until then."""
+        year = case.number("ar", integer=True, minimum=1990)
+        month = self._month(case)
+        assert year is not None
+        if year > 2100:
+            raise case.invalid("ar", "a year between 1990 and 2100")
+        status = case.code("status", m.SAK_STATUS)
+        assert status is not None
+        role = case.string("rolle", required=False, max_length=40)
+        if role is not None and role not in m.ROLLE:
+            raise case.invalid("rolle", "HOVEDPERSON or BIPERSON", f"got {role!r}")
+        decision = case.obj("vedtak", required=status == "VEDTATT")
+        values: dict[str, object] = {"status": status, "ar": year, "mnd": month}
+        if role:
+            values["rolle"] = role
+        code = None
+        outcome = None
+        description = None
+        if decision is not None:
+            kode = decision.req_str("kode", max_length=40)
+            description = decision.string("beskrivelse", required=False, max_length=2000)
+            vtype = decision.code("type", m.VEDTAK_TYPE)
+            assert vtype is not None
+            outcome = m.VEDTAK_TYPE[vtype]
+            values["vedtakstype"] = vtype
+            code = ("https://husbanken.no/bostotte/vedtakskode", kode, description)
+        year = int(year)
+        start = dt.date(year, month, 1)
+        end = dt.date(year + (month == 12), month % 12 + 1, 1)
+        month_name = _MONTHS.split()[month - 1]
+        title = f"Bostøtte {month_name} {year}: " + (outcome or "under behandling")
+        builder.add(
+            key=f"sak/{year}-{month:02d}",
+            pointer=case.pointer,
+            subject=subject,
+            kind=ItemKind.DECISION if decision is not None else ItemKind.EVENT,
+            category=Category.HOUSING_SUPPORT,
+            title=title,
+            description=description,
+            status=m.SAK_STATUS[status],
+            period=(start, end),
+            code=code,
+            values=values,
+        )
+
+    def _utbetaling(self, builder: RecordBuilder, subject: str, index: int, payment: Node) -> None:
+        """One bostøtte payment: a completed event on its day."""
+        day = payment.date("utbetalingsdato")
+        amount = payment.number("belop")
+        receiver = payment.string("mottaker", required=False, max_length=40)
+        if receiver is not None and receiver not in m.MOTTAKER:
+            raise payment.invalid("mottaker", "HUSSTAND or VERTSKOMMUNE", f"got {receiver!r}")
+        assert day is not None and amount is not None
+        values: dict[str, object] = {"belop": amount, "utbetalingsdato": day.isoformat()}
+        if receiver:
+            values["mottaker"] = receiver
+        builder.add(
+            key=f"utbetaling/{day.isoformat()}/{index}",
+            pointer=payment.pointer,
+            subject=subject,
+            kind=ItemKind.EVENT,
+            category=Category.HOUSING_SUPPORT,
+            title=f"Bostøtte utbetalt: {amount:,.2f} kr".replace(",", " "),
+            status=ItemStatus.COMPLETED,
+            period=(day, day + dt.timedelta(days=1)),
+            values=values,
+        )
 
     def _month(self, case: Node) -> int:
         raw = case.value.get("mnd")

@@ -88,24 +88,8 @@ class NavAdapter(JsonAdapterBase):
         changed_at = card.datetime("endretTidspunkt", OSLO)
         assert changed_at is not None
         agreed = card.boolean("avtaltMedNav")
-        details: list[dict[str, str]] = []
-        for entry in card.objects("detaljer", required=False):
-            label = entry.string("label", required=False, max_length=200) or ""
-            verdi = entry.string("verdi", required=False, max_length=2000) or ""
-            details.append({"label": label, "verdi": verdi})
-        labels: list[dict[str, str]] = []
-        for entry in card.objects("etiketter", required=False):
-            tag: dict[str, str] = {}
-            for key in ("tekst", "kode"):
-                text = entry.string(key, required=False, max_length=200)
-                if text:
-                    tag[key] = text
-            sentiment = entry.string("sentiment", required=False, max_length=20)
-            if sentiment is not None:
-                if sentiment not in m.SENTIMENTS:
-                    raise entry.invalid("sentiment", "POSITIVE, NEGATIVE or NEUTRAL")
-                tag["sentiment"] = sentiment
-            labels.append(tag)
+        details = _details(card)
+        labels = _labels(card)
         for key in ("oppgave", "handlinger"):
             if card.value.get(key) is not None and not isinstance(card.value[key], dict | list):
                 raise card.invalid(key, "an object or array")
@@ -193,3 +177,31 @@ class NavAdapter(JsonAdapterBase):
             source_ref=vedtak_id,
         )
         return builder.build()
+
+
+def _details(card: Node) -> list[dict[str, str]]:
+    """The card's detaljer as label and verdi (empty where missing)."""
+    details: list[dict[str, str]] = []
+    for entry in card.objects("detaljer", required=False):
+        label = entry.string("label", required=False, max_length=200) or ""
+        verdi = entry.string("verdi", required=False, max_length=2000) or ""
+        details.append({"label": label, "verdi": verdi})
+    return details
+
+
+def _labels(card: Node) -> list[dict[str, str]]:
+    """The card's etiketter: the tekst, kode and sentiment each has."""
+    labels: list[dict[str, str]] = []
+    for entry in card.objects("etiketter", required=False):
+        tag: dict[str, str] = {}
+        for key in ("tekst", "kode"):
+            text = entry.string(key, required=False, max_length=200)
+            if text:
+                tag[key] = text
+        sentiment = entry.string("sentiment", required=False, max_length=20)
+        if sentiment is not None:
+            if sentiment not in m.SENTIMENTS:
+                raise entry.invalid("sentiment", "POSITIVE, NEGATIVE or NEUTRAL")
+            tag["sentiment"] = sentiment
+        labels.append(tag)
+    return labels

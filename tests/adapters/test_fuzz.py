@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import adapters
 from adapters import AdapterError
-from tests.adapters._helpers import AGENCIES, PROJECT
+from tests.helpers.adapters import AGENCIES, PROJECT
 
 CONTENT_TYPES = [
     "application/json",

@@ -1,6 +1,7 @@
 """Every example under adapters/<agency>/examples translates to its reviewed golden file.
 
-Regenerate (then review every diff by hand) with HELHET_REGENERATE_GOLDEN=1.
+Regenerate (then review every diff by hand) with HELHET_REGENERATE_GOLDEN=1: that run writes the
+files and skips these comparisons, so it never reports a pass it did not check.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import adapters
-from tests.adapters._helpers import RECEIVED, content_type, examples, golden_path
+from tests.helpers.adapters import RECEIVED, content_type, examples, golden_path
 
 
 @pytest.mark.parametrize(("agency", "path"), examples(), ids=lambda v: getattr(v, "name", v))
@@ -26,6 +27,7 @@ def test_example_matches_golden(agency: str, path: Path) -> None:
         golden.write_text(
             json.dumps(produced, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
+        pytest.skip(f"regenerated {golden.name}, not compared: review its diff by hand")
     assert golden.exists(), f"no golden file {golden.name}; regenerate and review it"
     assert produced == json.loads(golden.read_text(encoding="utf-8"))
 

@@ -18,7 +18,7 @@ from adapters import (
     MalformedBody,
     UnsupportedContentType,
 )
-from tests.adapters._helpers import PROJECT, RECEIVED
+from tests.helpers.adapters import PROJECT, RECEIVED, content_type, examples
 
 BAD_ID = "15448510083"  # last check digit wrong
 
@@ -341,16 +341,8 @@ def test_malformed_xml_is_refused_at_the_xpath(
     assert info.value.record == "Sak a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
 
 
-def _examples() -> list[tuple[str, Path]]:
-    from tests.adapters._helpers import examples
-
-    return examples()
-
-
-@pytest.mark.parametrize(("agency", "path"), _examples(), ids=lambda v: getattr(v, "name", v))
+@pytest.mark.parametrize(("agency", "path"), examples(), ids=lambda v: getattr(v, "name", v))
 def test_truncated_bodies_are_malformed(agency: str, path: Path) -> None:
-    from tests.adapters._helpers import content_type
-
     body = path.read_bytes().rstrip()
     cut = body[: len(body) * 2 // 3]
     with pytest.raises(MalformedBody) as info:
@@ -358,7 +350,7 @@ def test_truncated_bodies_are_malformed(agency: str, path: Path) -> None:
     assert info.value.status == 422
 
 
-@pytest.mark.parametrize(("agency", "path"), _examples(), ids=lambda v: getattr(v, "name", v))
+@pytest.mark.parametrize(("agency", "path"), examples(), ids=lambda v: getattr(v, "name", v))
 def test_wrong_content_type_is_415(agency: str, path: Path) -> None:
     with pytest.raises(UnsupportedContentType) as info:
         adapters.translate(agency, path.read_bytes(), "text/csv", received_at=RECEIVED)

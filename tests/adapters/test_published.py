@@ -13,8 +13,8 @@ import pytest
 import adapters
 from adapters import InvalidIdentifier, InvalidRecord
 from adapters.child_welfare import codes
-from tests.adapters._helpers import RECEIVED
 from tests.conftest import shared_formats_dir
+from tests.helpers.adapters import RECEIVED
 
 VALID_ID = "15448510082"  # synthetic (month + 40), valid check digits
 

@@ -12,7 +12,7 @@ from adapters import BodyTooLarge, InvalidIdentifier, InvalidRecord, UnknownAgen
 from adapters.base import Adapter
 from adapters.health import HealthAdapter
 from schemas import Category, allow_synthetic_ids
-from tests.adapters._helpers import AGENCIES, PROJECT, RECEIVED
+from tests.helpers.adapters import AGENCIES, PROJECT, RECEIVED
 
 GOAL = {
     "schema": "helhet.plan-update/1",

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from gateway.cli.translate import command
-from tests.adapters._helpers import PROJECT
+from tests.helpers.adapters import PROJECT
 
 
 def test_translate_prints_a_json_array() -> None:

@@ -1,4 +1,4 @@
-"""Shared helpers of the adapter tests: fixed time, example files, golden paths."""
+"""Helpers of the adapter tests (tests/adapters): fixed time, example files, golden paths."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = PROJECT / "tests" / "adapters" / "golden"
 RECEIVED = dt.datetime(2025, 4, 1, 12, 0, tzinfo=dt.UTC)
 AGENCIES = ("nav", "school", "health", "child_welfare", "housing")
 
