@@ -12,7 +12,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from consent.errors import InvalidConsent
-from schemas import IdKind, Member, parse_person_id
+from schemas import IdKind, parse_person_id
 
 Jurisdiction = Literal["NO", "DK"]
 
@@ -105,10 +105,6 @@ class PersonFacts:
             frozenset(guardians),
             jurisdiction if jurisdiction is not None else jurisdiction_of(person),
         )
-
-    @classmethod
-    def from_member(cls, member: Member, jurisdiction: Jurisdiction | None = None) -> PersonFacts:
-        return cls.of(member.id, member.birth_date, member.guardians, jurisdiction)
 
     def required_consenters(self, decides_alone: bool) -> frozenset[str]:
         """Who must be among given_by for a consent to count: the person alone once they decide
