@@ -19,7 +19,7 @@ from audit.entries import (
     leaf_document,
     make_entry,
 )
-from tests.audit.helpers import KEY, T0, entry, synthetic_fnr
+from tests.helpers.audit import KEY, T0, entry, synthetic_fnr
 
 
 def texts(min_size: int = 0, max_size: int = 20) -> st.SearchStrategy[str]:

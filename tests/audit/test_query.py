@@ -14,7 +14,7 @@ from fhir.resources.R4B.auditevent import AuditEvent as AuditEventR4
 from audit import BadRange, EntryType, Filters, append, export_csv, query, subject_report
 from audit.fhir import BALP_PROFILE, to_fhir_audit_event
 from audit.query import CSV_COLUMNS, export_fhir, iter_entries
-from tests.audit.helpers import T0, create_tables, entry, subject, synthetic_fnr
+from tests.helpers.audit import T0, create_tables, entry, subject, synthetic_fnr
 
 NAMES = {
     "nav": "NAV Oslo",

@@ -22,7 +22,7 @@ from consent.fhir import (
     from_fhir,
     to_fhir,
 )
-from tests.consent.factories import CHILD, MOTHER, cpr, make_record
+from tests.helpers.consent import CHILD, MOTHER, cpr, make_record
 
 VERSIONS = ["R4", "R5"]
 MODELS = {"R4": ConsentR4, "R5": ConsentR5}

@@ -22,7 +22,7 @@ from consent import (
 )
 from consent.tables import metadata
 from gateway.database import create_engine
-from tests.consent.factories import CHILD, FATHER, MOTHER, consent_body, fnr
+from tests.helpers.consent import CHILD, FATHER, MOTHER, consent_body, fnr
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(hours=1)
