@@ -52,7 +52,7 @@ RECORDS = {
     ),
     "danish": make_record(
         subject=cpr(dt.date(2012, 4, 4)),
-        given_by=[cpr(dt.date(1985, 6, 1), 1)],
+        given_by=[cpr(dt.date(1985, 6, 1))],
         evidence={"method": "electronic", "reference": "MitID signature 7f3a"},
     ),
 }
