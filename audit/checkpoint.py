@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit import log, merkle
+from audit.encoding import b64
 from audit.entries import format_time
 from audit.errors import InconsistentCheckpoint, InvalidCheckpoint, InvalidProof
 from audit.tables import audit_checkpoints, audit_cosignatures
@@ -47,7 +48,7 @@ def key_id(name: str, public: Ed25519PublicKey, alg: int = ALG_ED25519) -> bytes
 def vkey(name: str, public: Ed25519PublicKey, alg: int = ALG_ED25519) -> str:
     """A verifier key: <name>+<hex key id>+<base64(type || public key)>."""
     _check_name(name)
-    material = base64.b64encode(bytes([alg]) + _raw(public)).decode()
+    material = b64(bytes([alg]) + _raw(public))
     return f"{name}+{key_id(name, public, alg).hex()}+{material}"
 
 
@@ -73,7 +74,7 @@ class NoteSignature:
 
     @property
     def line(self) -> str:
-        blob = base64.b64encode(self.key_id + self.signature).decode()
+        blob = b64(self.key_id + self.signature)
         return f"{EM_DASH} {self.name} {blob}\n"
 
 
@@ -152,7 +153,7 @@ class Checkpoint:
 
     @property
     def text(self) -> str:
-        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
+        return f"{self.origin}\n{self.size}\n{b64(self.root)}\n"
 
 
 def parse_checkpoint_text(text: str) -> Checkpoint:

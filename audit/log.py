@@ -5,7 +5,6 @@ Everything works on the caller's Connection and transaction; appends lock the au
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,16 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from audit import merkle
+from audit.encoding import b64
 from audit.entries import Entry, LogEntry, categories_json, format_time, leaf_bytes
 from audit.errors import BadRange, InvalidEntry, UnknownIndex, VerificationFailed
 from audit.merkle import HASH_SIZE, NodeKey
 from audit.tables import audit_entries, audit_head
 
 _IN_CHUNK = 500
-
-
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -40,8 +36,8 @@ class InclusionProof:
         return {
             "leaf_index": self.leaf_index,
             "tree_size": self.tree_size,
-            "leaf_hash": _b64(self.leaf_hash),
-            "hashes": [_b64(h) for h in self.hashes],
+            "leaf_hash": b64(self.leaf_hash),
+            "hashes": [b64(h) for h in self.hashes],
         }
 
     def verify(self, root: bytes) -> None:
@@ -57,7 +53,7 @@ class ConsistencyProof:
     hashes: list[bytes]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"old": self.old, "new": self.new, "hashes": [_b64(h) for h in self.hashes]}
+        return {"old": self.old, "new": self.new, "hashes": [b64(h) for h in self.hashes]}
 
     def verify(self, old_root: bytes, new_root: bytes) -> None:
         merkle.verify_consistency(self.old, self.new, self.hashes, old_root, new_root)

@@ -261,6 +261,22 @@ def _label_checkpoint(ident: str, cp: Checkpoint) -> str:
     return f"{ident} (size {cp.size})"
 
 
+_Signed = tuple[str, Checkpoint]  # (how the report names a checkpoint, the verified checkpoint)
+
+
+@dataclass
+class _Replay:
+    """What the pass over the stored entries recomputed, and the rows it found out of place."""
+
+    roots: dict[int, bytes] = field(default_factory=lambda: {0: merkle.EMPTY_ROOT})
+    count: int = 0
+    root: bytes = merkle.EMPTY_ROOT
+    bad: _Intervals = field(default_factory=_Intervals)
+    misplaced: list[_Misplaced] = field(default_factory=list)
+    claims: dict[int, int] = field(default_factory=dict)
+    row_gaps: list[tuple[int, int]] = field(default_factory=list)
+
+
 def verify_log(
     conn: sa.Connection,
     public_key: Ed25519PublicKey,
@@ -273,21 +289,50 @@ def verify_log(
     privacy officer); each must verify with `public_key` as `origin` and match the log.
     """
     report = VerifyReport()
-    head_row = conn.execute(
-        sa.select(audit_head.c.size, audit_head.c.root).where(audit_head.c.id == 1)
-    ).first()
-    report.head_size = int(head_row.size) if head_row else 0
+    head = _read_head(conn)
+    report.head_size = int(head.size) if head else 0
+    # Checkpoints first: their sizes are where the replay records roots.
+    signed = _check_stored_checkpoints(conn, public_key, origin, report)
+    signed += _check_given_checkpoints(checkpoints, public_key, origin, report)
+    replay = _replay_entries(conn, report, {cp.size for _, cp in signed} | {report.head_size})
+    report.entries = replay.count
+    report.root = replay.root
+    _classify_misplaced(report, replay.misplaced, replay.claims, replay.count, replay.row_gaps)
+    # A size mismatch already explained by a removal or insertion above is reported without an
+    # index of its own.
+    explained = bool({p.kind for p in report.problems} & {REMOVED, INSERTED})
+    _check_head(report, head, replay.count, explained)
+    _check_signed_prefixes(report, signed, replay.roots, replay.count, explained)
+    return report
 
-    # Checkpoints first: their sizes are where the streaming pass records roots.
-    signed: list[tuple[str, Checkpoint]] = []
-    stored_rows = conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.id)).all()
-    for row in stored_rows:
+
+def _read_head(conn: sa.Connection) -> sa.Row[int, bytes] | None:
+    """The head row (size, root), or None where it is missing."""
+    stmt = sa.select(audit_head.c.size, audit_head.c.root).where(audit_head.c.id == 1)
+    return conn.execute(stmt).first()
+
+
+def _verified(
+    note: str, ident: str, public_key: Ed25519PublicKey, origin: str, report: VerifyReport
+) -> Checkpoint | None:
+    """Count one checkpoint note and check its signature; None (reported forged) if it fails."""
+    report.checkpoints_checked += 1
+    try:
+        return verify_checkpoint(note, public_key, origin)
+    except InvalidCheckpoint as exc:
+        report.add(Problem(CHECKPOINT_FORGED, f"{ident} is forged: {exc}", checkpoint=ident))
+        return None
+
+
+def _check_stored_checkpoints(
+    conn: sa.Connection, public_key: Ed25519PublicKey, origin: str, report: VerifyReport
+) -> list[_Signed]:
+    """Check each stored checkpoint's signature and that its size/root columns match its note."""
+    signed: list[_Signed] = []
+    for row in conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.id)).all():
         ident = f"checkpoint #{row.id}"
-        report.checkpoints_checked += 1
-        try:
-            cp = verify_checkpoint(str(row.note), public_key, origin)
-        except InvalidCheckpoint as exc:
-            report.add(Problem(CHECKPOINT_FORGED, f"{ident} is forged: {exc}", checkpoint=ident))
+        cp = _verified(str(row.note), ident, public_key, origin, report)
+        if cp is None:
             continue
         if int(row.size) != cp.size or bytes(row.root) != cp.root:
             report.add(
@@ -298,22 +343,29 @@ def verify_log(
                 )
             )
         signed.append((ident, cp))
-    for number, note in enumerate(checkpoints, start=1):
-        ident = f"given checkpoint {number}"
-        report.checkpoints_checked += 1
-        try:
-            cp = verify_checkpoint(note, public_key, origin)
-        except InvalidCheckpoint as exc:
-            report.add(Problem(CHECKPOINT_FORGED, f"{ident} is forged: {exc}", checkpoint=ident))
-            continue
-        signed.append((ident, cp))
-    wanted_sizes = {cp.size for _, cp in signed} | {report.head_size}
+    return signed
 
-    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
-    bad = _Intervals()
-    misplaced: list[_Misplaced] = []
-    claims: dict[int, int] = {}
-    row_gaps: list[tuple[int, int]] = []
+
+def _check_given_checkpoints(
+    notes: Sequence[str], public_key: Ed25519PublicKey, origin: str, report: VerifyReport
+) -> list[_Signed]:
+    """Check the signature of each checkpoint note supplied from outside the database."""
+    signed: list[_Signed] = []
+    for number, note in enumerate(notes, start=1):
+        ident = f"given checkpoint {number}"
+        cp = _verified(note, ident, public_key, origin, report)
+        if cp is not None:
+            signed.append((ident, cp))
+    return signed
+
+
+def _replay_entries(conn: sa.Connection, report: VerifyReport, wanted_sizes: set[int]) -> _Replay:
+    """Re-hash every stored leaf and rebuild the tree in one pass, reporting what differs.
+
+    The per-entry work stays inline (this runs a million times); rare findings go to helpers.
+    """
+    replay = _Replay()
+    roots, bad, claims = replay.roots, replay.bad, replay.claims
     frontier: list[bytes] = []  # the perfect subtrees' hashes; their sizes are count's bits
     count = 0
     expected_row = 0
@@ -322,41 +374,27 @@ def verify_log(
     for idx, raw_leaf, stored_hash, raw_nodes, columns_differ in _stream(conn):
         leaf = bytes(raw_leaf)
         if idx != expected_row:
-            row_gaps.append((expected_row, idx))
-            report.add(
-                Problem(
-                    REMOVED,
-                    f"entries {expected_row}..{idx - 1} are missing (no rows with those indexes)"
-                    if idx - expected_row > 1
-                    else f"entry {expected_row} is missing (no row with that index)",
-                    index=expected_row,
-                    last_index=idx - 1,
-                )
-            )
+            _report_missing_rows(report, replay, expected_row, idx)
         expected_row = idx + 1
 
         h = sha256(b"\x00" + leaf).digest()
-        problem: str | None = None
-        if stored_hash != h:
-            problem = f"entry {idx} was changed: its leaf no longer matches its stored hash"
         # Fast path for the usual case: the top-level (last) "index" is this row's index.
         pos = leaf.rfind(b'"index":')
-        ok = pos >= 0 and leaf.startswith(b"%d," % idx, pos + 8)
-        claimed = idx if ok else _claimed_index(leaf)
-        if claimed is None:
-            problem = problem or f"entry {idx} was changed: its leaf is not a log entry"
+        in_place = pos >= 0 and leaf.startswith(b"%d," % idx, pos + 8)
+        if in_place and stored_hash == h and not columns_differ:
+            claims[idx] = claims.get(idx, 0) + 1
         else:
-            claims[claimed] = claims.get(claimed, 0) + 1
-            if claimed != idx:
-                misplaced.append(_Misplaced(idx, claimed))
-                bad.add(count, count + 1)
-        if problem is None and columns_differ:
-            column = _column_mismatches_python(conn, [idx]).get(idx)
-            if column is not None:
-                problem = f"entry {idx} was changed: column {column} differs from the signed leaf"
-        if problem is not None:
-            report.add(Problem(CHANGED, problem, index=idx))
-            bad.add(count, count + 1)
+            _check_leaf(
+                conn,
+                report,
+                replay,
+                idx,
+                count,
+                leaf,
+                hash_matches=stored_hash == h,
+                in_place=in_place,
+                columns_differ=columns_differ,
+            )
 
         # Recompute the subtrees this leaf completes and compare with the stored ones.
         # Leaf number `count` completes one subtree per trailing 1 bit of `count`.
@@ -368,19 +406,7 @@ def verify_log(
             parent = sha256(b"\x01" + frontier.pop() + right).digest()
             frontier.append(parent)
             if nodes is not None and nodes[level * HASH_SIZE : (level + 1) * HASH_SIZE] != parent:
-                start = count + 1 - (2 << level)
-                if not bad.overlaps(start, count + 1):
-                    report.add(
-                        Problem(
-                            CHANGED,
-                            f"an entry in {start}..{count} was changed and its leaf hash "
-                            f"rewritten: the stored hash of that subtree (kept in row {idx}) "
-                            "no longer matches",
-                            index=start,
-                            last_index=count,
-                        )
-                    )
-                    bad.add(start, count + 1)
+                _report_subtree(report, bad, idx, count, level)
             level += 1
         if (
             nodes is not None
@@ -395,41 +421,118 @@ def verify_log(
         if count in wanted_sizes:
             roots[count] = merkle.fold(frontier)
 
-    report.entries = count
-    report.root = roots.get(count) or merkle.fold(frontier)
+    replay.count = count
+    replay.root = roots.get(count) or merkle.fold(frontier)
+    return replay
 
-    _classify_misplaced(report, misplaced, claims, count, row_gaps)
 
-    # The head row. A size mismatch already explained by a removal or insertion above is
-    # reported without an index of its own.
-    explained = {p.kind for p in report.problems} & {REMOVED, INSERTED}
-    if head_row is None and count:
-        report.add(Problem(HEAD, "the audit_head row is missing"))
-    elif head_row is not None:
-        if report.head_size > count:
-            report.add(
-                Problem(
-                    REMOVED,
-                    f"the head records {report.head_size} entries but {count} rows are stored"
-                    + ("" if explained else f": entries from {count} on were removed"),
-                    index=None if explained else count,
-                    last_index=None if explained else report.head_size - 1,
-                )
+def _report_missing_rows(report: VerifyReport, replay: _Replay, expected: int, idx: int) -> None:
+    """Report the indexes skipped between the row expected next and the row read."""
+    replay.row_gaps.append((expected, idx))
+    report.add(
+        Problem(
+            REMOVED,
+            f"entries {expected}..{idx - 1} are missing (no rows with those indexes)"
+            if idx - expected > 1
+            else f"entry {expected} is missing (no row with that index)",
+            index=expected,
+            last_index=idx - 1,
+        )
+    )
+
+
+def _check_leaf(
+    conn: sa.Connection,
+    report: VerifyReport,
+    replay: _Replay,
+    idx: int,
+    count: int,
+    leaf: bytes,
+    *,
+    hash_matches: bool,
+    in_place: bool,
+    columns_differ: bool,
+) -> None:
+    """Name what is wrong with a leaf that failed the fast check: changed, or misplaced."""
+    problem: str | None = None
+    if not hash_matches:
+        problem = f"entry {idx} was changed: its leaf no longer matches its stored hash"
+    claimed = idx if in_place else _claimed_index(leaf)
+    if claimed is None:
+        problem = problem or f"entry {idx} was changed: its leaf is not a log entry"
+    else:
+        replay.claims[claimed] = replay.claims.get(claimed, 0) + 1
+        if claimed != idx:
+            replay.misplaced.append(_Misplaced(idx, claimed))
+            replay.bad.add(count, count + 1)
+    if problem is None and columns_differ:
+        column = _column_mismatches_python(conn, [idx]).get(idx)
+        if column is not None:
+            problem = f"entry {idx} was changed: column {column} differs from the signed leaf"
+    if problem is not None:
+        report.add(Problem(CHANGED, problem, index=idx))
+        replay.bad.add(count, count + 1)
+
+
+def _report_subtree(
+    report: VerifyReport, bad: _Intervals, idx: int, count: int, level: int
+) -> None:
+    """Report a stored subtree hash that differs, unless a bad entry inside it explains it."""
+    start = count + 1 - (2 << level)
+    if not bad.overlaps(start, count + 1):
+        report.add(
+            Problem(
+                CHANGED,
+                f"an entry in {start}..{count} was changed and its leaf hash "
+                f"rewritten: the stored hash of that subtree (kept in row {idx}) "
+                "no longer matches",
+                index=start,
+                last_index=count,
             )
-        elif report.head_size < count:
-            report.add(
-                Problem(
-                    INSERTED,
-                    f"{count} rows are stored but the head records {report.head_size} entries"
-                    + ("" if explained else ": rows beyond it were inserted outside append"),
-                    index=None if explained else report.head_size,
-                    last_index=None if explained else count - 1,
-                )
-            )
-        elif bytes(head_row.root) != report.root:
-            report.add(Problem(HEAD, "the head's root differs from the recomputed root"))
+        )
+        bad.add(start, count + 1)
 
-    # Every signed checkpoint must be the root of a prefix of the stored entries.
+
+def _check_head(
+    report: VerifyReport, head: sa.Row[int, bytes] | None, count: int, explained: bool
+) -> None:
+    """Compare the head row's size and root with the recomputed log."""
+    if head is None:
+        if count:
+            report.add(Problem(HEAD, "the audit_head row is missing"))
+        return
+    if report.head_size > count:
+        report.add(
+            Problem(
+                REMOVED,
+                f"the head records {report.head_size} entries but {count} rows are stored"
+                + ("" if explained else f": entries from {count} on were removed"),
+                index=None if explained else count,
+                last_index=None if explained else report.head_size - 1,
+            )
+        )
+    elif report.head_size < count:
+        report.add(
+            Problem(
+                INSERTED,
+                f"{count} rows are stored but the head records {report.head_size} entries"
+                + ("" if explained else ": rows beyond it were inserted outside append"),
+                index=None if explained else report.head_size,
+                last_index=None if explained else count - 1,
+            )
+        )
+    elif bytes(head.root) != report.root:
+        report.add(Problem(HEAD, "the head's root differs from the recomputed root"))
+
+
+def _check_signed_prefixes(
+    report: VerifyReport,
+    signed: list[_Signed],
+    roots: dict[int, bytes],
+    count: int,
+    explained: bool,
+) -> None:
+    """Check that every signed checkpoint is the root of a prefix of the stored entries."""
     for ident, cp in signed:
         if cp.size > count:
             report.add(
@@ -451,7 +554,6 @@ def verify_log(
                     checkpoint=ident,
                 )
             )
-    return report
 
 
 def _classify_misplaced(

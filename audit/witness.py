@@ -23,6 +23,7 @@ from audit.checkpoint import (
     cosign,
     verify_checkpoint,
 )
+from audit.encoding import b64
 from audit.errors import InconsistentCheckpoint, InvalidProof
 from audit.tables import audit_checkpoints, audit_cosignatures
 
@@ -49,8 +50,7 @@ def save_state(path: Path, state: dict[str, Checkpoint]) -> None:
     """Write the state file atomically (write, fsync, rename)."""
     doc = {
         "seen": {
-            origin: {"size": cp.size, "root": base64.b64encode(cp.root).decode()}
-            for origin, cp in sorted(state.items())
+            origin: {"size": cp.size, "root": b64(cp.root)} for origin, cp in sorted(state.items())
         }
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -269,7 +269,8 @@ def decide(
     if entries:
         best_rank = 5
         best_reason = Reason.OUT_OF_SCOPE
-        threshold = -1.0
+        required: frozenset[str] | None = None  # who must have consented; worked out once
+        missing = Reason.GUARDIAN_MISSING  # the reason when one of them has not
         for e in entries:
             if e.purpose != purpose:
                 continue
@@ -296,26 +297,18 @@ def decide(
             elif ts >= e.end:
                 reason = Reason.EXPIRED
             else:
-                if threshold < 0:
+                if required is None:
                     if facts.person != e.subject:
                         raise InvalidConsent("facts are about another person", field="facts")
-                    threshold = clock.instant(facts, domain)
-                given = e.given_by
-                if ts >= threshold:
-                    ok = facts.person in given
-                    reason = Reason.SUBJECT_MUST_CONSENT
-                else:
-                    guardians = facts.guardians
-                    ok = bool(guardians)
-                    for g in guardians:
-                        if g not in given:
-                            ok = False
-                            break
-                    reason = Reason.GUARDIAN_MISSING
-                if ok:
+                    alone = ts >= clock.instant(facts, domain)
+                    required = facts.required_consenters(alone)
+                    if alone:
+                        missing = Reason.SUBJECT_MUST_CONSENT
+                if required and required.issubset(e.given_by):
                     if permit is None or e.consent_id < permit.consent_id:
                         permit = e
                     continue
+                reason = missing
             rank = _RANK[reason]
             if rank < best_rank or (
                 rank == best_rank and best is not None and e.consent_id < best.consent_id

@@ -12,7 +12,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from consent.errors import InvalidConsent
-from schemas import IdKind, Member, parse_person_id
+from schemas import IdKind, parse_person_id
 
 Jurisdiction = Literal["NO", "DK"]
 
@@ -106,21 +106,14 @@ class PersonFacts:
             jurisdiction if jurisdiction is not None else jurisdiction_of(person),
         )
 
-    @classmethod
-    def from_member(cls, member: Member, jurisdiction: Jurisdiction | None = None) -> PersonFacts:
-        return cls.of(member.id, member.birth_date, member.guardians, jurisdiction)
-
-    def decides_alone(self, domain: str, at: dt.datetime, rules: AgeRules) -> bool:
-        """Whether at `at` the person has reached the age of self-determination for `domain`."""
-        age = rules.age_for(self.jurisdiction, domain)
-        return at >= self_determination_instant(self.birth_date, age, self.jurisdiction)
-
-    def required_consenters(self, domain: str, at: dt.datetime, rules: AgeRules) -> frozenset[str]:
-        """Who must be among given_by for a consent in `domain` to count at `at`.
+    def required_consenters(self, decides_alone: bool) -> frozenset[str]:
+        """Who must be among given_by for a consent to count: the person alone once they decide
+        alone (at or above the age of self-determination), else every recorded guardian.
 
         Empty when the person is below the age and has no recorded guardian: then no consent
-        can count (reason guardian_missing) until a guardian is recorded.
+        can count (reason guardian_missing) until a guardian is recorded. They decide alone
+        from `self_determination_instant` on (the engine memoises it per birth date and domain).
         """
-        if self.decides_alone(domain, at, rules):
+        if decides_alone:
             return frozenset({self.person})
         return self.guardians

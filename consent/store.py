@@ -190,25 +190,6 @@ def list_for_subject(conn: sa.Connection, subject: str) -> list[ConsentRecord]:
     return _latest(iter(rows))
 
 
-def load_all(conn: sa.Connection) -> list[ConsentRecord]:
-    """The latest version of every consent, in the order first recorded."""
-    rows = conn.execute(
-        sa.select(consent_versions.c.document)
-        .order_by(consent_versions.c.seq)
-        .execution_options(yield_per=_STREAM)
-    ).scalars()
-    return _latest(iter(rows))
-
-
-def changes_since(conn: sa.Connection, seq: int) -> tuple[list[ConsentRecord], int]:
-    """Every version recorded after change `seq`, in order, and the last sequence number read."""
-    records: list[ConsentRecord] = []
-    last = seq
-    for last, document in documents_since(conn, seq):  # noqa: B007 - last is the answer
-        records.append(_record(document))
-    return records, last
-
-
 def documents_since(conn: sa.Connection, seq: int) -> Iterator[tuple[int, dict[str, Any]]]:
     """(sequence, stored document) of every version after `seq`, streamed in order.
 

@@ -19,10 +19,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
 from schemas.identifiers import set_default_allow_synthetic
+from tests.helpers.environment import unavailable
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 
 settings.register_profile(
     "helhet", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -57,21 +56,6 @@ def _synthetic_ids_allowed() -> Iterator[None]:
     set_default_allow_synthetic(True)
     yield
     set_default_allow_synthetic(True)
-
-
-def unavailable(reason: str) -> None:
-    """Skip, or under CI=true fail, because a required real service is missing."""
-    if IN_CI:
-        pytest.fail(f"required service unavailable under CI=true: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def shared_formats_dir() -> Path:
-    """../shared/formats (the agencies' published schemas and examples)."""
-    path = SHARED_DIR / "formats"
-    if not path.is_dir():
-        unavailable(f"{path} is absent (the agencies' published formats)")
-    return path
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------

@@ -13,8 +13,8 @@ import pytest
 import adapters
 from adapters import InvalidIdentifier, InvalidRecord
 from adapters.child_welfare import codes
-from tests.conftest import shared_formats_dir
 from tests.helpers.adapters import RECEIVED
+from tests.helpers.environment import shared_formats_dir
 
 VALID_ID = "15448510082"  # synthetic (month + 40), valid check digits
 

@@ -33,7 +33,7 @@ from audit.checkpoint import (
 )
 from audit.tables import audit_checkpoints
 from audit.witness import check_and_cosign, load_state, witness_log_checkpoint
-from tests.audit.helpers import T0, create_tables, entry
+from tests.helpers.audit import T0, create_tables, entry
 
 ORIGIN = "helhet/0301"
 

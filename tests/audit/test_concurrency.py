@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit import append, verify_log
 from audit.tables import audit_entries
-from tests.audit.helpers import T0, create_tables, entry
+from tests.helpers.audit import T0, create_tables, entry
 
 ROUNDS = 25
 BATCH = 4

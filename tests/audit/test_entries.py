@@ -19,7 +19,7 @@ from audit.entries import (
     make_entry,
 )
 from schemas.canonical import canonical_json
-from tests.audit.helpers import KEY, T0, entry, synthetic_fnr
+from tests.helpers.audit import KEY, T0, entry, person_id
 
 
 def texts(min_size: int = 0, max_size: int = 20) -> st.SearchStrategy[str]:
@@ -80,7 +80,7 @@ def test_leaf_round_trip_and_determinism() -> None:
 
 def test_entries_refuse_raw_numbers_and_junk() -> None:
     with pytest.raises(InvalidEntry):
-        make_entry(event_type="disclosure", outcome="permitted", subject_pseudonym=synthetic_fnr(1))
+        make_entry(event_type="disclosure", outcome="permitted", subject_pseudonym=person_id(1))
     with pytest.raises(InvalidEntry):
         make_entry(event_type="gossip", outcome="permitted")
     with pytest.raises(InvalidEntry):
@@ -95,11 +95,11 @@ def test_entries_refuse_raw_numbers_and_junk() -> None:
 
 
 def test_pseudonyms_are_stable_keyed_and_normalised() -> None:
-    fnr = synthetic_fnr(4)
+    fnr = person_id(4)
     p = pseudonymise(KEY, fnr)
     assert len(p) == 64 and p == pseudonymise(KEY, fnr)
     assert p != pseudonymise(b"other-key-" * 4, fnr)
-    assert p != pseudonymise(KEY, synthetic_fnr(5))
+    assert p != pseudonymise(KEY, person_id(5))
     assert fnr not in p
     assert pseudonymise(KEY, "010150-1234") == pseudonymise(KEY, "0101501234")
     with pytest.raises(InvalidEntry):

@@ -21,7 +21,7 @@ from audit import (
 )
 from audit.entries import LogEntry
 from audit.tables import audit_entries
-from tests.audit.helpers import T0, create_tables, entry
+from tests.helpers.audit import T0, create_tables, entry
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from fhir.resources.R4B.auditevent import AuditEvent as AuditEventR4
 from audit import BadRange, EntryType, Filters, append, export_csv, query, subject_report
 from audit.fhir import BALP_PROFILE, to_fhir_audit_event
 from audit.query import CSV_COLUMNS, export_fhir, iter_entries
-from tests.audit.helpers import T0, create_tables, entry, subject, synthetic_fnr
+from tests.helpers.audit import T0, create_tables, entry, person_id, subject
 
 NAMES = {
     "nav": "NAV Oslo",
@@ -132,7 +132,7 @@ def test_subject_report_names_every_recipient(engine: sa.Engine) -> None:
     assert first.delivered_at == T0 + dt.timedelta(days=4)
     assert [line.reason for line in report.not_disclosed] == ["no_consent"]
     assert [line.event_type for line in report.accesses] == [EntryType.ACCESS]
-    assert synthetic_fnr(0) not in report.model_dump_json()
+    assert person_id(0) not in report.model_dump_json()
 
 
 def test_csv_export(engine: sa.Engine) -> None:

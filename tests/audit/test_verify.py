@@ -22,7 +22,7 @@ from audit.verify import (
     VerifyReport,
 )
 from schemas.canonical import canonical_json
-from tests.audit.helpers import T0, create_tables, entry
+from tests.helpers.audit import T0, create_tables, entry
 
 ORIGIN = "helhet/0301"
 KEY = Ed25519PrivateKey.generate()

@@ -15,7 +15,7 @@ from consent import (
     StatutoryBasis,
 )
 from consent.rules import coming_of_age
-from tests.consent.factories import CHILD, FATHER, MOTHER, T0, cpr, fnr, make_record
+from tests.helpers.consent import CHILD, FATHER, MOTHER, T0, cpr, fnr, make_record
 
 CHILD_BORN = dt.date(2010, 5, 17)
 FACTS = PersonFacts.of(CHILD, CHILD_BORN, [MOTHER, FATHER])

@@ -22,7 +22,7 @@ from consent.fhir import (
     from_fhir,
     to_fhir,
 )
-from tests.consent.factories import CHILD, MOTHER, cpr, make_record
+from tests.helpers.consent import CHILD, MOTHER, cpr, make_record
 
 VERSIONS = ["R4", "R5"]
 MODELS = {"R4": ConsentR4, "R5": ConsentR5}
@@ -52,7 +52,7 @@ RECORDS = {
     ),
     "danish": make_record(
         subject=cpr(dt.date(2012, 4, 4)),
-        given_by=[cpr(dt.date(1985, 6, 1), 1)],
+        given_by=[cpr(dt.date(1985, 6, 1))],
         evidence={"method": "electronic", "reference": "MitID signature 7f3a"},
     ),
 }

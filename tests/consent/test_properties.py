@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from consent import ConsentIndex, ConsentRecord, ConsentStatus, PersonFacts, Reason
 from consent.rules import AgeRules, coming_of_age
 from schemas import Agency, Category
-from tests.consent.factories import CHILD, FATHER, MOTHER, make_record
+from tests.helpers.consent import CHILD, FATHER, MOTHER, make_record
 
 AGENCIES = [a.value for a in Agency]
 CATEGORIES = [c.value for c in Category]

@@ -22,7 +22,7 @@ from consent import (
 )
 from consent.tables import metadata
 from gateway.db.engine import create_engine
-from tests.consent.factories import CHILD, FATHER, MOTHER, consent_body, fnr
+from tests.helpers.consent import CHILD, FATHER, MOTHER, consent_body, fnr
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(hours=1)
@@ -94,7 +94,7 @@ def test_errors_for_unknown_ids_double_withdrawal_and_ended_consents(engine: sa.
             store.record(conn, new(), recorded_by="coord-a", now=NOW.replace(tzinfo=None))
 
 
-def test_list_load_and_changes_since(engine: sa.Engine) -> None:
+def test_subject_lists_and_the_change_sequence(engine: sa.Engine) -> None:
     sibling = fnr(dt.date(2013, 8, 2))
     with engine.begin() as conn:
         a = store.record(conn, new(), recorded_by="c", now=NOW)
@@ -103,23 +103,24 @@ def test_list_load_and_changes_since(engine: sa.Engine) -> None:
         seq_before = store.last_seq(conn)
         a2 = store.withdraw(conn, a.consent_id, by="c", reason="asked", now=LATER)
     with engine.connect() as conn:
+        # The latest version of each consent, once, in the order first recorded.
         assert store.list_for_subject(conn, CHILD) == [a2, c]
         assert store.list_for_subject(conn, sibling) == [b]
         assert store.list_for_subject(conn, fnr(dt.date(2001, 1, 1))) == []
-        assert sorted(r.consent_id for r in store.load_all(conn)) == sorted(
-            r.consent_id for r in (a, b, c)
-        )
-        everything, last = store.changes_since(conn, 0)
-        assert [(r.consent_id, r.version) for r in everything] == [
+        # Every version, in sequence order.
+        everything = list(store.documents_since(conn, 0))
+        assert [(d["consent_id"], d["version"]) for _, d in everything] == [
             (a.consent_id, 1),
             (b.consent_id, 1),
             (c.consent_id, 1),
             (a.consent_id, 2),
         ]
-        changed, last_again = store.changes_since(conn, seq_before)
-        assert changed == [a2]
-        assert last == last_again == store.last_seq(conn)
-        assert store.changes_since(conn, last) == ([], last)
+        seqs = [seq for seq, _ in everything]
+        assert seqs == sorted(set(seqs))
+        last = store.last_seq(conn)
+        assert seqs[-1] == last
+        assert list(store.documents_since(conn, seq_before)) == [(last, a2.model_dump(mode="json"))]
+        assert list(store.documents_since(conn, last)) == []
 
 
 def test_a_rolled_back_recording_leaves_nothing(engine: sa.Engine) -> None:
@@ -127,7 +128,8 @@ def test_a_rolled_back_recording_leaves_nothing(engine: sa.Engine) -> None:
         store.record(conn, new(), recorded_by="c", now=NOW)
         raise RuntimeError("the audit entry failed")
     with engine.connect() as conn:
-        assert store.load_all(conn) == []
+        assert list(store.documents_since(conn, 0)) == []
+        assert store.list_for_subject(conn, CHILD) == []
         assert store.last_seq(conn) == 0
 
 

@@ -5,6 +5,7 @@ other. Fixtures live in conftest.py files.
     audit.py     log entries and tables for the disclosure-log tests
     consent.py   consent records, persons and bodies
     decoder.py   an envelope decoder written from docs/integration.md alone
+    environment.py  the real services and shared files: skip, or fail under CI=true
     envelopes.py synthetic payloads and keys to seal and open envelopes
     gateway.py   a real gateway: instance, migrated database, clients, HTTP server, relay
     records.py   native records and families the end-to-end tests post and enrol

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit import append
 from audit.checkpoint import verify_cosignature
 from gateway.cli.audit import group
-from tests.audit.helpers import T0, create_tables, entry
+from tests.helpers.audit import T0, create_tables, entry
 
 ORIGIN = "helhet/0301"
 

@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import sqlalchemy as sa
 
 from audit import Entry, EntryType, pseudonymise
 from audit.tables import metadata
-from schemas.identifiers import classic_check_digits
+from schemas.synthetic import synthetic_fnr
 
 KEY = b"k" * 32
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def synthetic_fnr(n: int) -> str:
-    """A synthetic Norwegian number (month + 40) with valid check digits."""
-    for serial in range(100, 1000):
-        first = f"{(n % 28) + 1:02d}{41 + n % 12:02d}{80 + n % 20:02d}{serial}"
-        digits = classic_check_digits(first)
-        if digits:
-            return first + digits
-    raise AssertionError("no valid synthetic number")
+def person_id(n: int) -> str:
+    """Person n's synthetic fødselsnummer (month + 40): a different birth date for each n < 420."""
+    born = dt.date(1980 + n % 20, n % 12 + 1, n % 28 + 1)
+    return synthetic_fnr(born, random.Random(n))
 
 
 def subject(n: int) -> str:
-    return pseudonymise(KEY, synthetic_fnr(n))
+    return pseudonymise(KEY, person_id(n))
 
 
 def entry(n: int, **overrides: object) -> Entry:

@@ -4,33 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import random
 from typing import Any
 
 from consent import ConsentRecord
-from schemas.identifiers import classic_check_digits
+from schemas.synthetic import synthetic_cpr, synthetic_fnr
 
 UTC = dt.UTC
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 _counter = itertools.count(1)
 
 
-def fnr(birth: dt.date, n: int = 0) -> str:
-    """A synthetic fødselsnummer (month + 40) for this birth date; n picks a different one."""
-    stem = f"{birth.day:02d}{birth.month + 40:02d}{birth.year % 100:02d}"
-    base = 500 if birth.year >= 2000 else 100
-    valid = 0
-    for individual in range(base, base + 400):
-        digits = classic_check_digits(f"{stem}{individual:03d}")
-        if digits is not None:
-            if valid == n:
-                return f"{stem}{individual:03d}{digits}"
-            valid += 1
-    raise AssertionError("no synthetic number left for this date")
+def fnr(birth: dt.date) -> str:
+    """A synthetic fødselsnummer (month + 40) for this birth date, the same on every run."""
+    return synthetic_fnr(birth, random.Random(f"fnr {birth}"))
 
 
-def cpr(birth: dt.date, n: int = 0) -> str:
-    """A CPR number for this birth date (serial 4xxx: born 2000-2036 or 1937-1999)."""
-    return f"{birth.day:02d}{birth.month:02d}{birth.year % 100:02d}{4000 + n:04d}"
+def cpr(birth: dt.date) -> str:
+    """A CPR number for this birth date, the same on every run."""
+    return synthetic_cpr(birth, random.Random(f"cpr {birth}"))
 
 
 CHILD = fnr(dt.date(2010, 5, 17))
