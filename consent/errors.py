@@ -17,7 +17,7 @@ class ConsentError(Exception):
     """Root of the consent package's errors."""
 
     status: int = 500
-    title: str = "consent error"
+    title: str = "Consent error"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -30,19 +30,19 @@ class ConsentError(Exception):
 
 class UnknownConsent(ConsentError):
     status = 404
-    title = "unknown consent"
+    title = "Unknown consent"
 
 
 class AlreadyWithdrawn(ConsentError):
     status = 409
-    title = "consent already withdrawn"
+    title = "Consent already withdrawn"
 
 
 class InvalidConsent(ConsentError):
     status = 422
-    title = "invalid consent"
+    title = "Invalid consent"
 
 
 class UnsupportedFhir(ConsentError):
     status = 422
-    title = "unsupported FHIR Consent"
+    title = "Unsupported FHIR Consent"

@@ -8,6 +8,7 @@ other. Fixtures live in conftest.py files.
     environment.py  the real services and shared files: skip, or fail under CI=true
     envelopes.py synthetic payloads and keys to seal and open envelopes
     gateway.py   a real gateway: instance, migrated database, clients, HTTP server, relay
+    intake.py    families, consents and forwarded records through the intake, without HTTP
     records.py   native records and families the end-to-end tests post and enrol
     topics.py    reading a recipient's topic to its end and opening every envelope
 """

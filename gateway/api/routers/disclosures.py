@@ -4,7 +4,6 @@ its inclusion proof, and a person's access report (GDPR art. 15 / innsyn). Every
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime as dt
 import io
@@ -16,10 +15,11 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel, Field
 
 from audit import log as audit_log
 from audit.checkpoint import checkpoint_with_cosignatures, latest_checkpoint
+from audit.encoding import b64
 from audit.entries import EntryType, LogEntry
 from audit.errors import BadRange, UnknownIndex
 from audit.fhir import to_fhir_audit_event
@@ -55,10 +55,6 @@ def agency_names(settings: Settings) -> dict[str, str]:
     names = {agency.value: settings.agency_name(agency.value) for agency in Agency}
     names.update({code: config.name for code, config in settings.agencies.items()})
     return names
-
-
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
 
 
 # --- exports: streamed page by page, bounded by the export's own access entry ----------------
@@ -142,32 +138,76 @@ def export_response(
 # --- GET /v1/disclosures ----------------------------------------------------------------------
 
 
-def _query_text(params: dict[str, Any]) -> str:
-    """The query as logged: parameters in a fixed order, without the person number."""
-    return urllib.parse.urlencode([(k, str(v)) for k, v in params.items() if v is not None])
+class DisclosureQuery(BaseModel):
+    """The filters of GET /v1/disclosures (all optional, combined with AND) and its paging."""
+
+    subject: PersonId | None = Field(None, description="a person number; matched by its pseudonym")
+    source: str | None = Field(None, pattern=NAME, description="source agency")
+    recipient: str | None = Field(None, pattern=NAME, description="recipient agency")
+    category: str | None = Field(None, pattern=CATEGORY)
+    event_type: EntryType | None = Field(None, alias="type")
+    outcome: str | None = Field(None, pattern=NAME)
+    since: AwareDatetime | None = Field(
+        None, alias="from", description="inclusive, with a time zone"
+    )
+    until: AwareDatetime | None = Field(None, alias="to", description="exclusive, with a time zone")
+    cursor: str | None = Field(None, max_length=200)
+    limit: int | None = Field(None, ge=1, le=MAX_PAGE)
+    format: Format = "json"
+
+    def check(self) -> None:
+        """The checks across parameters: a period that ends after it starts; exports unpaged."""
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise Problem(
+                422,
+                "Invalid request",
+                "`to` must be after `from`",
+                pointer="query:to",
+                type_=INVALID,
+            )
+        if self.format != "json" and (self.cursor is not None or self.limit is not None):
+            pointer = "query:cursor" if self.cursor is not None else "query:limit"
+            raise Problem(
+                422,
+                "Invalid request",
+                "exports are not paged: drop cursor and limit",
+                pointer=pointer,
+                type_=INVALID,
+            )
+
+    def filters(self, pseudonym: str | None) -> Filters:
+        return Filters(
+            subject=pseudonym,
+            source=self.source,
+            recipient=self.recipient,
+            category=self.category,
+            event_type=self.event_type,
+            outcome=self.outcome,
+            since=self.since,
+            until=self.until,
+        )
+
+    def as_logged(self) -> str:
+        """The query as the access entry records it: fixed order, without the person number."""
+        logged = {
+            "source": self.source,
+            "recipient": self.recipient,
+            "category": self.category,
+            "type": self.event_type.value if self.event_type else None,
+            "outcome": self.outcome,
+            "from": self.since.isoformat() if self.since else None,
+            "to": self.until.isoformat() if self.until else None,
+            "cursor": self.cursor,
+            "limit": self.limit,
+        }
+        return urllib.parse.urlencode([(k, str(v)) for k, v in logged.items() if v is not None])
 
 
 @router.get(LIST_ROUTE)
 def list_disclosures(
     principal: PrivacyOfficer,
     services: ServicesDep,
-    subject: Annotated[
-        PersonId | None, Query(description="a person number; matched by its pseudonym")
-    ] = None,
-    source: Annotated[str | None, Query(pattern=NAME, description="source agency")] = None,
-    recipient: Annotated[str | None, Query(pattern=NAME, description="recipient agency")] = None,
-    category: Annotated[str | None, Query(pattern=CATEGORY)] = None,
-    event_type: Annotated[EntryType | None, Query(alias="type")] = None,
-    outcome: Annotated[str | None, Query(pattern=NAME)] = None,
-    since: Annotated[
-        AwareDatetime | None, Query(alias="from", description="inclusive, with a time zone")
-    ] = None,
-    until: Annotated[
-        AwareDatetime | None, Query(alias="to", description="exclusive, with a time zone")
-    ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE)] = None,
-    format: Annotated[Format, Query()] = "json",
+    params: Annotated[DisclosureQuery, Query()],
 ) -> Any:
     """Log entries matching every filter given, newest first, a page at a time.
 
@@ -175,54 +215,22 @@ def list_disclosures(
     entry instead (oldest first; no paging). Entries carry the subject's pseudonym, never a
     number.
     """
-    if since is not None and until is not None and since >= until:
-        raise Problem(
-            422, "Invalid request", "`to` must be after `from`", pointer="query:to", type_=INVALID
-        )
-    if format != "json" and (cursor is not None or limit is not None):
-        pointer = "query:cursor" if cursor is not None else "query:limit"
-        raise Problem(
-            422,
-            "Invalid request",
-            "exports are not paged: drop cursor and limit",
-            pointer=pointer,
-            type_=INVALID,
-        )
-    pseudonym = services.pseudonym(subject) if subject is not None else None
-    filters = Filters(
-        subject=pseudonym,
-        source=source,
-        recipient=recipient,
-        category=category,
-        event_type=event_type,
-        outcome=outcome,
-        since=since,
-        until=until,
-    )
-    logged = {
-        "source": source,
-        "recipient": recipient,
-        "category": category,
-        "type": event_type.value if event_type else None,
-        "outcome": outcome,
-        "from": since.isoformat() if since else None,
-        "to": until.isoformat() if until else None,
-        "cursor": cursor,
-        "limit": limit,
-    }
+    params.check()
+    pseudonym = services.pseudonym(params.subject) if params.subject is not None else None
+    filters = params.filters(pseudonym)
     engine = services.engine
-    if format != "json":
+    if params.format != "json":
         bound = access_log.record_read(
             engine,
             client=principal.name,
             read=LIST_ROUTE,
             subject_pseudonym=pseudonym,
-            details={"query": _query_text(logged), "format": format},
+            details={"query": params.as_logged(), "format": params.format},
         )
-        return export_response(services, filters, bound, format, "disclosures")
+        return export_response(services, filters, bound, params.format, "disclosures")
     try:
         with engine.connect() as conn:
-            page = query(conn, filters, cursor, limit or 100)
+            page = query(conn, filters, params.cursor, params.limit or 100)
     except BadRange as exc:
         raise Problem(
             422, "Invalid request", str(exc), pointer="query:cursor", type_=INVALID
@@ -234,7 +242,7 @@ def list_disclosures(
         read=LIST_ROUTE,
         subject_pseudonym=pseudonym,
         details={
-            "query": _query_text(logged),
+            "query": params.as_logged(),
             "returned": len(indexes),
             "first_index": indexes[0] if indexes else None,
             "last_index": indexes[-1] if indexes else None,
@@ -300,9 +308,9 @@ def read_disclosure(
     return JSONResponse(
         {
             "entry": entry.model_dump(mode="json"),
-            "leaf": _b64(entry.leaf),
+            "leaf": b64(entry.leaf),
             "inclusion_proof": proof.as_dict(),
-            "root": _b64(root),
+            "root": b64(root),
             "checkpoint": note,
         }
     )

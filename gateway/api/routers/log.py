@@ -4,7 +4,6 @@ between tree sizes, and issuing a checkpoint on demand (privacy officer or opera
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -13,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from audit import log as audit_log
 from audit.checkpoint import checkpoint_with_cosignatures, latest_checkpoint
+from audit.encoding import b64
 from audit.errors import AuditError
 from gateway.api import access_log
 from gateway.api.clients import Principal, Role
@@ -27,10 +27,6 @@ NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 LOG_PROBLEM = PROBLEM_TYPE_BASE + "audit"
 INVALID = PROBLEM_TYPE_BASE + "validation"
 CONSISTENCY_ROUTE = "/v1/log/consistency"
-
-
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
@@ -111,4 +107,4 @@ def consistency(
         read=CONSISTENCY_ROUTE,
         details={"old": old, "new": new},
     )
-    return JSONResponse({**proof.as_dict(), "old_root": _b64(old_root), "new_root": _b64(new_root)})
+    return JSONResponse({**proof.as_dict(), "old_root": b64(old_root), "new_root": b64(new_root)})
