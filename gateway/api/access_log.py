@@ -4,7 +4,6 @@ of access (401/403) at the auth seam, each appended and committed in its own tra
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -14,15 +13,12 @@ from pydantic import JsonValue
 
 from audit import log as audit_log
 from audit.entries import Entry, EntryType
+from gateway.clock import utcnow
 
 log = logging.getLogger("helhet.access")
 
 READ, DENIED = "read", "denied"
 UNKNOWN_CLIENT = "unknown"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def route_template(request: Request) -> str:
@@ -55,7 +51,7 @@ def record_read(
         details={"read": read, **(details or {})},
     )
     with engine.begin() as conn:
-        (index,) = audit_log.append(conn, [entry], now=_now())
+        (index,) = audit_log.append(conn, [entry], now=utcnow())
     return index
 
 
@@ -95,6 +91,6 @@ def record_denied(
     )
     try:
         with engine.begin() as conn:
-            audit_log.append(conn, [entry], now=_now())
+            audit_log.append(conn, [entry], now=utcnow())
     except Exception:  # best effort: the refusal stands regardless
         log.exception("could not log a refused access (%s %s)", status, details["route"])

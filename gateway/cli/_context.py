@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 
+from gateway.clock import utcnow
 from gateway.config.instance import Instance, open_instance
 from gateway.config.settings import load_settings
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+__all__ = ["load_instance", "utcnow"]
 
 
 def load_instance(ctx: click.Context) -> Instance:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from audit import log as audit_log
 from audit.entries import Entry, EntryType
+from gateway.clock import utcnow
 from gateway.config.instance import Instance
 from gateway.db import migrate, outbox
 from gateway.errors import GatewayError
@@ -30,10 +31,6 @@ from gateway.intake.services import Services
 from gateway.kafka.publisher import OutMessage, Placement, Publisher
 
 log = logging.getLogger("helhet.relay")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
