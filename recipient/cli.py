@@ -5,6 +5,7 @@ one JSON line per record; refused records print as {"kind": "error", …} and ma
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,11 @@ import click
 from recipient.errors import RecipientError
 from recipient.keys import load_agency_private_key, load_gateway_keys
 from recipient.receiver import ReceivedMessage, Receiver
-from recipient.topics import topic_for
+from recipient.topics import topic_for, topic_partitions
+from schemas import Agency
+
+MUNICIPALITY = re.compile(r"[0-9]{3,4}")
+TOPIC_CHECK_TIMEOUT_MS = 15000
 
 
 def message_line(item: ReceivedMessage) -> dict[str, Any]:
@@ -42,7 +47,12 @@ def message_line(item: ReceivedMessage) -> dict[str, Any]:
 
 
 @click.command("receive")
-@click.option("--agency", required=True, help="The receiving agency (nav, school, health, …).")
+@click.option(
+    "--agency",
+    required=True,
+    type=click.Choice([a.value for a in Agency]),
+    help="The receiving agency.",
+)
 @click.option(
     "--private-key",
     "private_key_path",
@@ -81,6 +91,10 @@ def command(
     timeout_s: float | None,
 ) -> None:
     """Verify, decrypt and print the PlanUpdates and withdrawal notices sent to AGENCY."""
+    if municipality is not None and not MUNICIPALITY.fullmatch(municipality):
+        raise click.BadParameter(
+            "a municipality number has 3 or 4 digits", param_hint="--municipality"
+        )
     if topic is None:
         if municipality is None:
             raise click.UsageError("give --municipality (or --topic)")
@@ -88,6 +102,11 @@ def command(
     try:
         private_key = load_agency_private_key(private_key_path)
         gateway_keys = load_gateway_keys(gateway_key)
+        if not topic_partitions(bootstrap_servers, topic, TOPIC_CHECK_TIMEOUT_MS):
+            raise click.ClickException(
+                f"the topic {topic} does not exist at {bootstrap_servers}: check --municipality "
+                "and --agency (the gateway creates its agencies' topics when its relay starts)"
+            )
     except (OSError, ValueError, RecipientError) as exc:
         raise click.ClickException(str(exc)) from exc
     errors = 0

@@ -267,3 +267,33 @@ def test_receive_command_prints_json_lines(
         ["--agency", "school", "--private-key", str(private_path), "--gateway-key", "x"],
     )
     assert missing.exit_code == 2
+
+
+def test_receive_command_names_a_topic_or_agency_that_does_not_exist(
+    kafka_bootstrap: str, key_files: tuple[Path, Path, Any, Any]
+) -> None:
+    private_path, gateway_pub, _, _ = key_files
+    common = ["--private-key", str(private_path), "--gateway-key", str(gateway_pub)]
+    runner = CliRunner()
+    bootstrap = runner.invoke(
+        receive_command,
+        [
+            *common,
+            "--agency", "school",
+            "--municipality", "8989",
+            "--bootstrap-servers", kafka_bootstrap,
+            "--timeout", "1",
+        ],
+    )  # fmt: skip
+    assert bootstrap.exit_code == 1
+    assert "helhet.8989.school does not exist" in bootstrap.output
+    assert "--municipality" in bootstrap.output
+    unknown = runner.invoke(
+        receive_command, [*common, "--agency", "schools", "--municipality", "0301"]
+    )
+    assert unknown.exit_code == 2 and "schools" in unknown.output
+    bad_number = runner.invoke(
+        receive_command,
+        [*common, "--agency", "school", "--municipality", "abc", "--bootstrap-servers", "x:1"],
+    )
+    assert bad_number.exit_code == 2 and "3 or 4 digits" in bad_number.output
