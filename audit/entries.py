@@ -33,6 +33,19 @@ class EntryType(StrEnum):
     ACCESS = "access"  # a person read the log
 
 
+class Outcome(StrEnum):
+    """The outcome an entry records; each belongs to one event type (docs/audit.md)."""
+
+    QUEUED = "queued"  # disclosure: sealed and waiting for the broker
+    REFUSED = "refused"  # refusal
+    STOPPED = "stopped"  # withheld
+    DELIVERED = "delivered"  # delivery
+    RECORDED = "recorded"  # consent
+    WITHDRAWN = "withdrawn"  # consent
+    READ = "read"  # access
+    DENIED = "denied"  # access (a refused request)
+
+
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Category = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.*:\-]{1,64}$")]
 Pseudonym = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]

@@ -12,12 +12,12 @@ from fastapi import Request
 from pydantic import JsonValue
 
 from audit import log as audit_log
-from audit.entries import Entry, EntryType
+from audit.entries import Entry, EntryType, Outcome
 from gateway.clock import utcnow
 
 log = logging.getLogger("helhet.access")
 
-READ, DENIED = "read", "denied"
+READ, DENIED = Outcome.READ.value, Outcome.DENIED.value
 UNKNOWN_CLIENT = "unknown"
 
 

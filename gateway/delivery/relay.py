@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from audit import log as audit_log
-from audit.entries import Entry, EntryType
+from audit.entries import Entry, EntryType, Outcome
 from gateway.clock import utcnow
 from gateway.config.instance import Instance
 from gateway.db import migrate, outbox
@@ -225,7 +225,7 @@ class Relay:
                 basis=basis or row.basis,
                 message_id=row.message_id,
                 payload_sha256=row.payload_sha256,
-                outcome="stopped",
+                outcome=Outcome.STOPPED,
                 reason=reason,
                 client=f"relay:{self.relay_id}",
                 family_id=row.family_id,
@@ -259,7 +259,7 @@ class Relay:
                 basis=row.basis,
                 message_id=row.message_id,
                 payload_sha256=row.payload_sha256,
-                outcome="delivered",
+                outcome=Outcome.DELIVERED,
                 client=f"relay:{self.relay_id}",
                 family_id=row.family_id,
                 details={

@@ -13,7 +13,7 @@ import uuid
 import sqlalchemy as sa
 
 from audit import log as audit_log
-from audit.entries import Entry, EntryType
+from audit.entries import Entry, EntryType, Outcome
 from consent import store
 from consent.models import ConsentIn, ConsentRecord
 from gateway.db import outbox
@@ -25,7 +25,9 @@ NOTICE_PURPOSE = "consent_withdrawal_notice"
 NOTICE_SOURCE = "helhet"
 
 
-def _consent_entry(services: Services, record: ConsentRecord, outcome: str, client: str) -> Entry:
+def _consent_entry(
+    services: Services, record: ConsentRecord, outcome: Outcome, client: str
+) -> Entry:
     return Entry(
         event_type=EntryType.CONSENT,
         subject_pseudonym=services.pseudonym(record.subject),
@@ -47,7 +49,7 @@ def record_consent(
     services: Services, conn: sa.Connection, data: ConsentIn, *, client: str, now: dt.datetime
 ) -> ConsentRecord:
     record = store.record(conn, data, recorded_by=client, now=now)
-    audit_log.append(conn, [_consent_entry(services, record, "recorded", client)], now=now)
+    audit_log.append(conn, [_consent_entry(services, record, Outcome.RECORDED, client)], now=now)
     return record
 
 
@@ -62,7 +64,7 @@ def withdraw_consent(
 ) -> tuple[ConsentRecord, int]:
     """Withdraw; return the new version and how many withdrawal notices were queued."""
     record = store.withdraw(conn, consent_id, by=client, reason=reason, now=now)
-    audit_log.append(conn, [_consent_entry(services, record, "withdrawn", client)], now=now)
+    audit_log.append(conn, [_consent_entry(services, record, Outcome.WITHDRAWN, client)], now=now)
     return record, _queue_notices(services, conn, record, client=client, now=now)
 
 

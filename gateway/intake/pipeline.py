@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from adapters.registry import translate
-from audit.entries import Entry, EntryType
+from audit.entries import Entry, EntryType, Outcome
 from gateway.db.tables import records
 from gateway.errors import IdempotencyConflict, RecordError
 from gateway.intake import routing
@@ -69,7 +69,7 @@ def _queue(batch: Batch, minimised: Minimised, *, agency: str, client: str, reco
                 categories=refusal.categories,
                 purpose=PURPOSE,
                 basis=refusal.basis,
-                outcome="refused",
+                outcome=Outcome.REFUSED,
                 reason=refusal.reason,
                 client=client,
                 family_id=refusal.family_id,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pydantic import JsonValue
 
 from audit import log as audit_log
-from audit.entries import Entry, EntryType
+from audit.entries import Entry, EntryType, Outcome
 from gateway.db import outbox
 from gateway.envelope.sealing import encode_envelope, envelope_sha256, seal
 from gateway.errors import GatewayError
@@ -102,7 +102,7 @@ class Batch:
                 basis=message.basis,
                 message_id=message_id,
                 payload_sha256=digest,
-                outcome="queued",
+                outcome=Outcome.QUEUED,
                 reason=message.reason,
                 client=self.client,
                 family_id=message.family_id,

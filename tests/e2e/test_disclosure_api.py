@@ -174,6 +174,11 @@ def test_bad_parameters_are_refused_naming_them(gw: Gateway) -> None:
         ("/v1/disclosures", {"limit": "0"}, "query:limit"),
         ("/v1/disclosures", {"cursor": "not-a-cursor"}, "query:cursor"),
         ("/v1/disclosures", {"category": "health mental"}, "query:category"),
+        ("/v1/disclosures", {"category": "health.dental"}, "query:category"),
+        ("/v1/disclosures", {"outcome": "permitted"}, "query:outcome"),  # the log says queued
+        ("/v1/disclosures", {"outcome": "denied "}, "query:outcome"),
+        ("/v1/disclosures", {"recipient": "police"}, "query:recipient"),
+        ("/v1/disclosures", {"source": "Nav"}, "query:source"),
         ("/v1/disclosures", {"format": "xlsx"}, "query:format"),
         ("/v1/disclosures", {"format": "csv", "limit": "5"}, "query:limit"),
         ("/v1/disclosures/-1", {}, "path:index"),

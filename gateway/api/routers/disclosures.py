@@ -20,7 +20,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from audit import log as audit_log
 from audit.checkpoint import checkpoint_with_cosignatures, latest_checkpoint
 from audit.encoding import b64
-from audit.entries import EntryType, LogEntry
+from audit.entries import EntryType, LogEntry, Outcome
 from audit.errors import BadRange, UnknownIndex
 from audit.fhir import to_fhir_audit_event
 from audit.query import CSV_COLUMNS, Filters, csv_row, query, subject_report
@@ -30,14 +30,12 @@ from gateway.api.deps import ServicesDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
 from gateway.config.settings import Settings
 from gateway.intake.services import Services
-from schemas import Agency, PersonId
+from schemas import Agency, Category, PersonId
 
 router = APIRouter(tags=["disclosures"])
 PrivacyOfficer = Annotated[Principal, Depends(require_role(Role.PRIVACY_OFFICER))]
 
 Format = Literal["json", "csv", "fhir-r4", "fhir-r5"]
-NAME = r"^[A-Za-z0-9_.:\-]{1,64}$"
-CATEGORY = r"^[A-Za-z0-9_.*:\-]{1,64}$"
 MAX_PAGE = 500
 EXPORT_BATCH = 500
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -142,11 +140,15 @@ class DisclosureQuery(BaseModel):
     """The filters of GET /v1/disclosures (all optional, combined with AND) and its paging."""
 
     subject: PersonId | None = Field(None, description="a person number; matched by its pseudonym")
-    source: str | None = Field(None, pattern=NAME, description="source agency")
-    recipient: str | None = Field(None, pattern=NAME, description="recipient agency")
-    category: str | None = Field(None, pattern=CATEGORY)
+    source: Agency | Literal["helhet"] | None = Field(
+        None, description="source agency (`helhet` for withdrawal notices)"
+    )
+    recipient: Agency | None = Field(None, description="recipient agency")
+    category: Category | Literal["*"] | None = Field(
+        None, description="a category; `*` matches consent entries for all categories"
+    )
     event_type: EntryType | None = Field(None, alias="type")
-    outcome: str | None = Field(None, pattern=NAME)
+    outcome: Outcome | None = None
     since: AwareDatetime | None = Field(
         None, alias="from", description="inclusive, with a time zone"
     )
@@ -194,7 +196,7 @@ class DisclosureQuery(BaseModel):
             "recipient": self.recipient,
             "category": self.category,
             "type": self.event_type.value if self.event_type else None,
-            "outcome": self.outcome,
+            "outcome": self.outcome.value if self.outcome else None,
             "from": self.since.isoformat() if self.since else None,
             "to": self.until.isoformat() if self.until else None,
             "cursor": self.cursor,
