@@ -74,6 +74,10 @@ class Problem:
         }
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 @dataclass
 class VerifyReport:
     """What `verify_log` found; `ok` only if there is no problem at all."""
@@ -100,12 +104,13 @@ class VerifyReport:
 
     def summary(self) -> str:
         head = (
-            f"{self.entries} entries, head size {self.head_size}, "
-            f"{self.checkpoints_checked} checkpoints checked"
+            f"{_count(self.entries, 'entry', 'entries')}, head size {self.head_size}, "
+            f"{_count(self.checkpoints_checked, 'checkpoint')} checked"
         )
         if self.ok:
             return f"OK: {head}; root {self.root.hex()}"
-        lines = [f"FAILED: {head}; {len(self.problems) + self.problems_omitted} problems"]
+        problems = len(self.problems) + self.problems_omitted
+        lines = [f"FAILED: {head}; {_count(problems, 'problem')}"]
         lines += [f"  [{p.kind}] {p.message}" for p in self.problems]
         if self.problems_omitted:
             lines.append(f"  … and {self.problems_omitted} more")

@@ -19,10 +19,11 @@ log = logging.getLogger("helhet.checkpoints")
 def issue_now(instance: Instance, *, only_if_grown: bool = False) -> tuple[StoredCheckpoint, bool]:
     """Sign a checkpoint of the whole log now: (the checkpoint, whether it is new).
 
-    With `only_if_grown`, an empty log or one no larger than the latest checkpoint gets none
-    (returns the latest, or raises LookupError for an empty log without any). Several
-    processes may call this at once: issuing locks the log's head, so none signs a duplicate
-    and none signs a head inconsistent with an earlier checkpoint (InconsistentCheckpoint).
+    With `only_if_grown`, a log no larger than the latest checkpoint gets none (the latest is
+    returned); a log without any checkpoint always gets one, even an empty log (size 0 is a
+    valid tree), so that there is always a checkpoint to verify against. Several processes may
+    call this at once: issuing locks the log's head, so none signs a duplicate and none signs a
+    head inconsistent with an earlier checkpoint (InconsistentCheckpoint).
     """
     engine = instance.engine
     if only_if_grown:
@@ -31,8 +32,6 @@ def issue_now(instance: Instance, *, only_if_grown: bool = False) -> tuple[Store
             latest = latest_checkpoint(conn)
         if latest is not None and latest.checkpoint.size >= size:
             return latest, False
-        if latest is None and size == 0:
-            raise LookupError("the log is empty")
     with engine.begin() as conn:
         before = latest_checkpoint(conn)
         stored = issue_checkpoint(
@@ -42,7 +41,8 @@ def issue_now(instance: Instance, *, only_if_grown: bool = False) -> tuple[Store
 
 
 class CheckpointThread:
-    """Signs a checkpoint at start-up and then every interval, whenever the log has grown."""
+    """Signs a checkpoint at start-up (the first of a new log too, of size 0) and then every
+    interval, whenever the log has grown."""
 
     def __init__(self, instance: Instance, interval: float | None = None) -> None:
         self.instance = instance
@@ -58,9 +58,6 @@ class CheckpointThread:
         """One round: the new checkpoint, or None if the log had not grown (or it failed)."""
         try:
             stored, new = issue_now(self.instance, only_if_grown=True)
-        except LookupError:
-            self.last_error = None
-            return None
         except AuditError as exc:
             # An inconsistent or forged latest checkpoint: never sign over it; say so loudly.
             self.last_error = f"checkpoint refused: {exc}"
@@ -78,12 +75,12 @@ class CheckpointThread:
         return None
 
     def run(self) -> None:
-        while not self.stop_event.is_set():
+        while not self.stop_event.wait(self.interval):
             self.tick()
-            if self.stop_event.wait(self.interval):
-                return
 
     def start(self) -> None:
+        """Sign the start-up checkpoint now (before the server answers), then run on schedule."""
+        self.tick()
         self.thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:

@@ -406,7 +406,9 @@ def wait_for_checkpoint(gw: Gateway, size_at_least: int, deadline_s: float = 20.
 def test_scheduled_checkpoints(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> None:
     extra = "checkpoint_interval_seconds = 1\n" + NAMES_TOML
     with running_gateway(tmp_path, database_url, kafka_bootstrap, extra) as gw:
-        assert httpx.get(gw.base_url + "/v1/log/checkpoint").status_code == 404  # empty log
+        empty = httpx.get(gw.base_url + "/v1/log/checkpoint")  # signed at start-up, size 0
+        assert empty.status_code == 200 and checkpoint_of(gw, empty.text).size == 0
+        assert checkpoint_of(gw, empty.text).root == hashlib.sha256(b"").digest()  # RFC 9162
         family_with_consent(gw)
         first = checkpoint_of(gw, wait_for_checkpoint(gw, len(gw.log_entries())))
         family_with_consent(gw)
