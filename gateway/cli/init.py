@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from gateway.errors import ConfigError
+
 
 @click.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
@@ -41,6 +43,8 @@ def command(
         )
     except FileExistsError as exc:
         raise click.ClickException(str(exc)) from exc
+    except ConfigError as exc:
+        raise click.ClickException(f"{exc}; nothing was written") from exc
     click.echo(f"created {config}")
     click.echo(f"signing key: {directory / 'keys' / 'gateway-signing.pem'} (mode 0600)")
     click.echo(f"pseudonym key: {directory / 'keys' / 'pseudonym.key'} (mode 0600)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.config import keys
+from gateway.config.settings import check_values
 from schemas import Agency
 
 DEFAULT_AGENCY_NAMES = {
@@ -72,7 +73,20 @@ def init_instance(
     database_url: str = "sqlite:///helhet.db",
     kafka_bootstrap_servers: str = "127.0.0.1:9092",
 ) -> Path:
-    """Create the instance directory; return the path of its config file."""
+    """Create the instance directory; return the path of its config file.
+
+    The values are checked first (ConfigError naming the key): nothing is written for an
+    instance that could not start.
+    """
+    check_values(
+        municipality=municipality,
+        municipality_name=name,
+        jurisdiction=jurisdiction,
+        environment="test" if test else "production",
+        allow_synthetic_ids=test,
+        database_url=database_url,
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+    )
     config = directory / "helhet.toml"
     if config.exists():
         raise FileExistsError(f"{config} already exists; refusing to overwrite an instance")

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     )
 
     config_file: Path | None = None
-    municipality: Annotated[str, Field(pattern=r"^[0-9]{3,4}$")]
+    municipality: str
     municipality_name: str = ""
     jurisdiction: Literal["NO", "DK"] = "NO"
     environment: Literal["production", "test"] = "production"
@@ -94,6 +94,27 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
+    @field_validator("municipality")
+    @classmethod
+    def _municipality_number(cls, value: str) -> str:
+        if not (value.isascii() and value.isdigit() and len(value) in (3, 4)):
+            raise ValueError(
+                f"a municipality number has 4 digits in Norway (e.g. 0301) and 3 in Denmark "
+                f"(e.g. 101), not {value!r}"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme = value.partition(":")[0].partition("+")[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                "helhet runs on SQLite (sqlite:///helhet.db) or PostgreSQL "
+                f"(postgresql://user@host/db), not {scheme or value!r}"
+            )
+        return value
+
     @field_validator("age_of_self_determination")
     @classmethod
     def _ages(cls, value: dict[str, int]) -> dict[str, int]:
@@ -101,6 +122,16 @@ class Settings(BaseSettings):
             if not 10 <= age <= 25:
                 raise ValueError(f"age for {domain!r} must be between 10 and 25")
         return value
+
+    @model_validator(mode="after")
+    def _municipality_of_its_country(self) -> Settings:
+        digits = {"NO": 4, "DK": 3}[self.jurisdiction]
+        if len(self.municipality) != digits:
+            raise ValueError(
+                f"municipality: a municipality number in {self.jurisdiction} has {digits} digits"
+                f" (e.g. {'0301' if digits == 4 else '101'}), not {self.municipality!r}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _resolve_and_check(self) -> Settings:
@@ -187,8 +218,26 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
     if path is not None:
         path = path.resolve()
         if not path.is_file():
-            raise ConfigError(CONFIG_ENV, f"configuration file {path} does not exist")
+            raise ConfigError(
+                CONFIG_ENV,
+                f"the configuration file {path} does not exist (`helhet init DIR` creates one)",
+            )
         overrides["config_file"] = path
+    elif "municipality" not in overrides and not os.environ.get("HELHET_MUNICIPALITY"):
+        raise ConfigError(
+            CONFIG_ENV,
+            "no configuration file: give `helhet --config FILE …` or `export "
+            "HELHET_CONFIG=/path/to/helhet.toml` (`helhet init DIR` creates one)",
+        )
+    return _validated(overrides)
+
+
+def check_values(**values: Any) -> None:
+    """Raise ConfigError (naming the key) if these settings would not make a valid instance."""
+    _validated(values)
+
+
+def _validated(overrides: dict[str, Any]) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:

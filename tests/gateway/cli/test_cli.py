@@ -150,3 +150,44 @@ def test_init_upgrade_serve_answers_healthz(instance_config: Path) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--municipality", "abc"], "4 digits in Norway"),
+        (["--municipality", "18700"], "not '18700'"),
+        (["--municipality", "0301", "--country", "DK"], "in DK has 3 digits"),
+        (["--municipality", "101"], "in NO has 4 digits"),
+        (["--municipality", "0301", "--database-url", "mysql://x"], "database_url"),
+    ],
+)
+def test_init_checks_its_arguments_before_writing_anything(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    target = tmp_path / "inst"
+    result = CliRunner().invoke(cli, ["init", str(target), *args])
+    assert result.exit_code != 0
+    assert said in result.output and "nothing was written" in result.output
+    assert not target.exists()
+
+
+def test_a_missing_configuration_says_how_to_give_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HELHET_CONFIG", raising=False)
+    monkeypatch.delenv("HELHET_MUNICIPALITY", raising=False)
+    for argv, said in (
+        (["clients", "list"], "export HELHET_CONFIG="),
+        (["--config", str(tmp_path / "nope.toml"), "db", "current"], "nope.toml does not exist"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", *argv],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={k: v for k, v in os.environ.items() if not k.startswith("HELHET_")},
+        )
+        assert result.returncode == 1, result.stderr
+        assert said in result.stderr and "helhet init" in result.stderr
+        assert "Field required" not in result.stderr
