@@ -21,24 +21,33 @@ def group() -> None:
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where to write the agency's PRIVATE key (default: the instance's agency_keys_dir).",
+    default=Path(),
+    show_default="the current directory",
+    help="Where to write the agency's PRIVATE key, <agency>.key (mode 0600).",
 )
 @click.pass_context
-def generate(ctx: click.Context, agency: str, out: Path | None) -> None:
+def generate(ctx: click.Context, agency: str, out: Path) -> None:
     """Generate an X25519 key pair for a recipient agency.
 
-    The public key goes where the gateway looks for it; hand the private key to the agency
-    over a secure channel and delete your copy.
+    The public key goes where the gateway looks for it (the instance's agency_keys_dir); the
+    private key belongs to the agency: hand it over a secure channel and delete your copy.
     """
     from gateway.config.keys import generate_agency_keypair
 
-    settings = load_instance(ctx).settings
+    instance = load_instance(ctx)
+    settings = instance.settings
     public = settings.agency_public_key_file(agency)
-    private = (out or settings.agency_keys_dir) / f"{agency}.key"
+    private = out.resolve() / f"{agency}.key"
     try:
         generate_agency_keypair(private, public)
     except FileExistsError as exc:
         raise click.ClickException(f"{exc} already exists; remove it first to rotate") from exc
     click.echo(f"public key:  {public}")
     click.echo(f"private key: {private} (mode 0600) — give it to the {agency} system")
+    home = settings.config_file.parent if settings.config_file else None
+    if home is not None and private.is_relative_to(home):
+        click.echo(
+            f"warning: the private key was written inside the instance ({home}); it is the "
+            "agency's, not the gateway's: move it to the agency and delete it here",
+            err=True,
+        )

@@ -68,13 +68,38 @@ def test_init_writes_private_files_0600(tmp_path: Path) -> None:
     assert again.exit_code != 0 and "already exists" in again.output
 
 
-def test_keys_generate(instance_config: Path) -> None:
-    run(instance_config, "keys", "generate", "--agency", "school")
+def test_keys_generate(
+    instance_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "handover"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the private key goes to the current directory by default
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["--config", str(instance_config), "keys", "generate", "--agency", "school"]
+    )
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
     keys_dir = instance_config.parent / "agency-keys"
-    private = load_agency_private_key(keys_dir / "school.key")
+    assert not (keys_dir / "school.key").exists()
+    private = load_agency_private_key(elsewhere / "school.key")
     public = load_agency_public_key(keys_dir / "school.pub.pem")
     assert private.public_key().public_bytes_raw() == public.public_bytes_raw()
-    assert stat.S_IMODE((keys_dir / "school.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((elsewhere / "school.key").stat().st_mode) == 0o600
+    inside = runner.invoke(
+        cli,
+        [
+            "--config",
+            str(instance_config),
+            "keys",
+            "generate",
+            "--agency",
+            "nav",
+            "--out",
+            str(keys_dir),
+        ],
+    )
+    assert inside.exit_code == 0
+    assert "warning: the private key was written inside the instance" in inside.output
 
 
 def test_clients_add_and_list_store_only_the_hash(instance_config: Path) -> None:
