@@ -6,11 +6,22 @@ Pydantic v2, frozen; the gateway validates request bodies with these directly (`
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from consent.rules import TIMEZONES, jurisdiction_of
 from schemas import Agency, Category, PersonId
 
 WILDCARD = "*"
@@ -24,6 +35,31 @@ ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
 ConsentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 StatuteId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+
+
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_NAIVE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+")
+
+
+def _whole_day(value: Any, subject: Any, *, through: bool) -> Any:
+    """A date alone means the whole day in the subject's country (Europe/Oslo or
+    Europe/Copenhagen): from its first instant, or (`through`) until the next day begins."""
+    if isinstance(value, str) and _NAIVE_TIME.fullmatch(value.strip()):
+        raise ValueError(
+            "a time needs a time zone (e.g. 2027-06-30T00:00:00+02:00 or …Z); "
+            "a date alone (2027-06-30) means that whole day"
+        )
+    if isinstance(value, str) and _DATE_ONLY.fullmatch(value.strip()):
+        value = dt.date.fromisoformat(value.strip())
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        return value
+    try:
+        zone = TIMEZONES[jurisdiction_of(subject)]
+    except (ValueError, TypeError):  # the subject's own error says what is wrong with it
+        digits = subject.replace("-", "") if isinstance(subject, str) else ""
+        zone = TIMEZONES["DK" if len(digits) == 10 else "NO"]
+    day = value + dt.timedelta(days=1) if through else value
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone)
 
 
 def _scope(values: list[str], what: str) -> list[str]:
@@ -108,10 +144,20 @@ class _ConsentBody(_Model):
 class ConsentIn(_ConsentBody):
     """What a coordinator records (ids, version and status are assigned by the registry).
 
-    valid_from defaults to the moment of recording; valid_until (exclusive) to open-ended.
+    valid_from defaults to the moment of recording; valid_until (exclusive) to open-ended. Either
+    may be a date alone: valid_from 2027-01-01 starts at that day's first instant and valid_until
+    2027-06-30 lasts through that day, in the subject's country's time zone.
     """
 
     valid_from: AwareDatetime | None = None
+
+    @field_validator("valid_from", "valid_until", mode="before")
+    @classmethod
+    def _dates_are_whole_days(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return value
+        through = info.field_name == "valid_until"
+        return _whole_day(value, info.data.get("subject"), through=through)
 
     @model_validator(mode="after")
     def _period(self) -> ConsentIn:

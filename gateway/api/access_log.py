@@ -36,6 +36,7 @@ def record_read(
     client: str,
     read: str,
     subject_pseudonym: str | None = None,
+    family_id: str | None = None,
     details: dict[str, JsonValue] | None = None,
 ) -> int:
     """Log that `client` read `read` (a route template); return the entry's index.
@@ -46,6 +47,7 @@ def record_read(
     entry = Entry(
         event_type=EntryType.ACCESS,
         subject_pseudonym=subject_pseudonym,
+        family_id=family_id,
         outcome=READ,
         client=client,
         details={"read": read, **(details or {})},

@@ -109,6 +109,17 @@ def get(conn: sa.Connection, family_id: str) -> tuple[Family, int]:
     return Family.model_validate(row.document), int(row.version)
 
 
+def of_person(conn: sa.Connection, person: str) -> list[tuple[Family, int]]:
+    """Every family the person is a member of (whatever its period), oldest first."""
+    rows = conn.execute(
+        sa.select(families.c.document, families.c.version)
+        .join(family_members, family_members.c.family_id == families.c.family_id)
+        .where(family_members.c.person_id == person)
+        .order_by(families.c.created_at, families.c.family_id)
+    )
+    return [(Family.model_validate(row.document), int(row.version)) for row in rows]
+
+
 def patch(
     conn: sa.Connection, family_id: str, change: FamilyPatch, *, now: dt.datetime
 ) -> tuple[Family, int]:

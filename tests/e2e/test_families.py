@@ -98,6 +98,32 @@ def test_birth_date_must_agree_across_families(gw: Gateway) -> None:
     assert response.json()["errors"][0]["pointer"] == "/members/0/birth_date"
 
 
+def test_a_coordinator_finds_a_person_s_families_and_the_read_is_logged(gw: Gateway) -> None:
+    parent, parent_born = gw.person(41)
+    child, child_born = gw.person(9)
+    stranger = gw.person(30)[0]
+    first = gw.enrol(
+        [_member(parent, parent_born, "parent"), _member(child, child_born, guardians=[parent])],
+        ["school"],
+    )
+    second = gw.enrol([_member(child, child_born)], ["health"])
+    with gw.client("coordinator") as c:
+        found = c.get("/v1/families", params={"person": child})
+        nobody = c.get("/v1/families", params={"person": stranger})
+        bad = c.get("/v1/families", params={"person": child[:-1] + "x"})
+    assert found.status_code == 200
+    assert [f["family_id"] for f in found.json()["families"]] == [first, second]
+    assert found.json()["families"][1]["team"] == ["health"]
+    assert nobody.json() == {"families": []}
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "query:person"
+    reads = [e for e in gw.log_entries() if e.event_type.value == "access" and e.outcome == "read"]
+    assert [e.details["read"] for e in reads] == ["/v1/families", "/v1/families"]
+    assert reads[0].subject_pseudonym == gw.services.pseudonym(child)
+    assert reads[0].details["families"] == 2 and reads[1].details["families"] == 0
+    with gw.client("school") as c:
+        assert c.get("/v1/families", params={"person": child}).status_code == 403
+
+
 def test_person_in_two_families_is_served_in_each(gw: Gateway) -> None:
     young, born = gw.person(19)
     first = gw.enrol([_member(young, born, "other")], ["nav", "school"])

@@ -1,21 +1,27 @@
-"""Families and their teams (coordinator role): enrol, read, change."""
+"""Families and their teams (coordinator role): enrol, find by a member, read, change.
+
+Reads are access entries in the log (they show persons' numbers)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import ValidationError
 
+from gateway.api import access_log
 from gateway.api.clients import Principal, Role
-from gateway.api.deps import EngineDep, SettingsDep, require_role
+from gateway.api.deps import EngineDep, ServicesDep, SettingsDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem, validation_problem
 from gateway.errors import FamilyError
 from gateway.intake import families
+from schemas import PersonId
 
 router = APIRouter(prefix="/v1/families", tags=["families"])
 Coordinator = Annotated[Principal, Depends(require_role(Role.COORDINATOR))]
+FIND_ROUTE = "/v1/families"
+READ_ROUTE = "/v1/families/{family_id}"
 
 
 def _problem(exc: FamilyError) -> Problem:
@@ -56,6 +62,26 @@ def create_family(
     return {"family_id": family.family_id, "version": 1}
 
 
+@router.get("")
+def find_families(
+    person: Annotated[PersonId, Query(description="a member's identity number")],
+    principal: Coordinator,
+    services: ServicesDep,
+) -> dict[str, Any]:
+    """The families a person is a member of (any period), with their versions; the read is
+    logged as an access entry about that person."""
+    with services.engine.connect() as conn:
+        found = families.of_person(conn, person)
+    access_log.record_read(
+        services.engine,
+        client=principal.name,
+        read=FIND_ROUTE,
+        subject_pseudonym=services.pseudonym(person),
+        details={"families": len(found)},
+    )
+    return {"families": [_view(family, version) for family, version in found]}
+
+
 @router.get("/{family_id}")
 def read_family(family_id: str, principal: Coordinator, engine: EngineDep) -> dict[str, Any]:
     try:
@@ -63,6 +89,7 @@ def read_family(family_id: str, principal: Coordinator, engine: EngineDep) -> di
             family, version = families.get(conn, family_id)
     except FamilyError as exc:
         raise _problem(exc) from exc
+    access_log.record_read(engine, client=principal.name, read=READ_ROUTE, family_id=family_id)
     return _view(family, version)
 
 
