@@ -55,6 +55,7 @@ class Adapter(Protocol):
 
     agency: Agency
     content_types: tuple[str, ...]
+    record_types: tuple[str, ...]  # `source.record_type` of what it translates to
 
     def translate(
         self, body: bytes, content_type: str, *, received_at: dt.datetime | None = None

@@ -20,6 +20,7 @@ class ChildWelfareAdapter(JsonAdapterBase):
 
     agency: Agency = Agency.CHILD_WELFARE
     content_types: tuple[str, ...] = (XML, TEXT_XML, JSON, NDJSON)
+    record_types: tuple[str, ...] = ("ssb-barnevern/Sak", "bekymringsmelding")
 
     def __init__(
         self, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH

@@ -38,6 +38,7 @@ class HealthAdapter(JsonAdapterBase):
 
     agency: Agency = Agency.HEALTH
     content_types: tuple[str, ...] = (FHIR_JSON, JSON, NDJSON, FHIR_NDJSON)
+    record_types: tuple[str, ...] = ("fhir/Bundle",)
 
     def __init__(
         self,

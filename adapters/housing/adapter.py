@@ -21,6 +21,7 @@ class HousingAdapter(JsonAdapterBase):
 
     agency: Agency = Agency.HOUSING
     content_types: tuple[str, ...] = (JSON, NDJSON)
+    record_types: tuple[str, ...] = ("bostotte", "bosituasjon", "utkastelse")
 
     def _record(self, raw: RawRecord, received_at: dt.datetime) -> PlanUpdate:
         node = root(self.agency_name, raw)

@@ -23,6 +23,7 @@ class NavAdapter(JsonAdapterBase):
 
     agency: Agency = Agency.NAV
     content_types: tuple[str, ...] = (JSON, NDJSON)
+    record_types: tuple[str, ...] = ("aktivitetskort", "kassering", "14a-vedtak")
 
     def _record(self, raw: RawRecord, received_at: dt.datetime) -> PlanUpdate:
         node = root(self.agency_name, raw)

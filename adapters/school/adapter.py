@@ -26,6 +26,12 @@ class SchoolAdapter(JsonAdapterBase):
 
     agency: Agency = Agency.SCHOOL
     content_types: tuple[str, ...] = (JSON, NDJSON)
+    record_types: tuple[str, ...] = (
+        "fravarsregistrering",
+        "fravarsoversikt",
+        "elevtilrettelegging",
+        "dk-fravaer",
+    )
     collection_keys = ("_embedded._entries",)
 
     def __init__(
