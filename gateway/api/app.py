@@ -25,6 +25,9 @@ from gateway.api.routers import (
     records,
 )
 from gateway.api.routers import log as log_routes
+from gateway.api.routers import (
+    problems as problem_routes,
+)
 from gateway.checkpoints.issuer import CheckpointThread
 from gateway.config.instance import Instance
 from gateway.db import migrate
@@ -102,6 +105,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         disclosures.router,
         log_routes.router,
         metrics.router,
+        problem_routes.router,
     ):
         app.include_router(router)
     return app

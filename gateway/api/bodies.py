@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
+from gateway.api.problem_types import problem_type
+from gateway.api.problems import Problem
 
 
 def _too_large(limit: int, what: str) -> Problem:
@@ -14,7 +15,7 @@ def _too_large(limit: int, what: str) -> Problem:
         413,
         "Body too large",
         f"{what} is at most {limit} bytes",
-        type_=PROBLEM_TYPE_BASE + "too-large",
+        type_=problem_type("too-large"),
         pointer="",
     )
 

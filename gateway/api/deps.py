@@ -15,7 +15,8 @@ from fastapi import Depends, Request
 from gateway.api import access_log
 from gateway.api.clients import Principal, Role, authenticate
 from gateway.api.metrics import Metrics
-from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
+from gateway.api.problem_types import problem_type
+from gateway.api.problems import Problem
 from gateway.api.ratelimit import RateLimiter
 from gateway.config.instance import Instance
 from gateway.config.settings import Settings
@@ -49,7 +50,7 @@ def _unauthorized(detail: str) -> Problem:
         401,
         "Unauthorized",
         detail,
-        type_=PROBLEM_TYPE_BASE + "unauthorized",
+        type_=problem_type("unauthorized"),
         headers={"WWW-Authenticate": 'Bearer realm="helhet"'},
     )
 
@@ -100,7 +101,7 @@ def get_principal(request: Request, engine: EngineDep) -> Principal:
             "Too many requests",
             f"the client is over its limit of {limiter.per_minute} requests per minute; "
             f"try again in {seconds} s",
-            type_=PROBLEM_TYPE_BASE + "rate-limited",
+            type_=problem_type("rate-limited"),
             headers={"Retry-After": str(seconds)},
         )
     return principal
@@ -128,7 +129,7 @@ def require_role(*roles: Role | str) -> Callable[..., Principal]:
                 403,
                 "Forbidden",
                 f"this operation needs the role {names}; the client has {principal.role.value}",
-                type_=PROBLEM_TYPE_BASE + "forbidden",
+                type_=problem_type("forbidden"),
             )
         return principal
 
@@ -152,6 +153,6 @@ def require_agency(principal: Principal, agency: str, request: Request | None = 
             403,
             "Forbidden",
             f"the client is bound to agency {principal.agency!r}, not {agency!r}",
-            type_=PROBLEM_TYPE_BASE + "forbidden",
+            type_=problem_type("forbidden"),
             pointer="path:agency",
         )

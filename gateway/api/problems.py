@@ -13,7 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-PROBLEM_TYPE_BASE = "https://helhet.example/problems/"
+from gateway.api.problem_types import problem_type
+
 MEDIA_TYPE = "application/problem+json"
 
 
@@ -107,7 +108,7 @@ def validation_problem(errors: Sequence[Any], *, status: int = 422) -> Problem:
         status,
         "Invalid request",
         f"{first['pointer'] or 'the body'}: {first['detail']}",
-        type_=PROBLEM_TYPE_BASE + "validation",
+        type_=problem_type("validation"),
         errors=items,
     )
 

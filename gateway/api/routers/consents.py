@@ -19,7 +19,8 @@ from consent.models import ConsentIn, ConsentRecord, WithdrawalIn
 from gateway.api.bodies import read_body
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
-from gateway.api.problems import PROBLEM_TYPE_BASE, Problem, validation_problem
+from gateway.api.problem_types import problem_type
+from gateway.api.problems import Problem, validation_problem
 from gateway.intake.consents import record_consent, withdraw_consent
 from gateway.intake.services import Services
 from schemas import PersonId
@@ -31,7 +32,7 @@ ConsentIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Z
 
 FHIR_MEDIA_TYPE = "application/fhir+json"
 MAX_CONSENT_BYTES = 256 * 1024
-CONSENT_PROBLEM = PROBLEM_TYPE_BASE + "consent"
+CONSENT_PROBLEM = problem_type("consent")
 # Where a native field a FHIR Consent was mapped to lives in that Consent (for error pointers).
 _FHIR_LOCATIONS: dict[str, dict[str, str]] = {
     "R4": {"valid_from": "/provision/period/start", "valid_until": "/provision/period/end"},

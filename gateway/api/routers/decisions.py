@@ -14,7 +14,8 @@ from pydantic import BaseModel
 from consent.models import DecisionAnswer, DecisionRequest
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
-from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
+from gateway.api.problem_types import problem_type
+from gateway.api.problems import Problem
 from gateway.intake import routing
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
@@ -43,7 +44,7 @@ def decide(body: DecisionRequest, principal: Asker, services: ServicesDep) -> JS
             403,
             "Forbidden",
             f"the client is bound to agency {principal.agency!r} and may ask only as that source",
-            type_=PROBLEM_TYPE_BASE + "forbidden",
+            type_=problem_type("forbidden"),
             pointer="/source",
         )
     at = body.at or dt.datetime.now(dt.UTC)
@@ -56,7 +57,7 @@ def decide(body: DecisionRequest, principal: Asker, services: ServicesDep) -> JS
             "Subject not enrolled",
             "the subject is in no family, so nothing about them is forwarded; enrol the family "
             "(with the subject's birth date and guardians) first",
-            type_=PROBLEM_TYPE_BASE + "not-enrolled",
+            type_=problem_type("not-enrolled"),
             pointer="/subject",
         )
     decisions = services.consents.decide_many(

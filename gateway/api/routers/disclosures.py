@@ -27,7 +27,8 @@ from audit.query import CSV_COLUMNS, Filters, csv_row, query, subject_report
 from gateway.api import access_log
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
-from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
+from gateway.api.problem_types import problem_type
+from gateway.api.problems import Problem
 from gateway.config.settings import Settings
 from gateway.intake.services import Services
 from schemas import Agency, Category, PersonId
@@ -40,8 +41,8 @@ MAX_PAGE = 500
 EXPORT_BATCH = 500
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 FHIR_MEDIA_TYPE = "application/fhir+json"
-LOG_PROBLEM = PROBLEM_TYPE_BASE + "audit"
-INVALID = PROBLEM_TYPE_BASE + "validation"
+LOG_PROBLEM = problem_type("audit")
+INVALID = problem_type("validation")
 
 LIST_ROUTE = "/v1/disclosures"
 ENTRY_ROUTE = "/v1/disclosures/{index}"

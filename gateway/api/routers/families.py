@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from gateway.api import access_log
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import EngineDep, ServicesDep, SettingsDep, require_role
-from gateway.api.problems import PROBLEM_TYPE_BASE, Problem, validation_problem
+from gateway.api.problem_types import problem_type
+from gateway.api.problems import Problem, validation_problem
 from gateway.errors import FamilyError
 from gateway.intake import families
 from schemas import PersonId
@@ -30,7 +31,7 @@ def _problem(exc: FamilyError) -> Problem:
         "Family refused",
         str(exc),
         pointer=exc.pointer,
-        type_=PROBLEM_TYPE_BASE + "family",
+        type_=problem_type("family"),
     )
 
 

@@ -17,15 +17,16 @@ from audit.errors import AuditError
 from gateway.api import access_log
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import InstanceDep, ServicesDep, require_role
-from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
+from gateway.api.problem_types import problem_type
+from gateway.api.problems import Problem
 from gateway.checkpoints.issuer import issue_now
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 Auditor = Annotated[Principal, Depends(require_role(Role.PRIVACY_OFFICER, Role.OPERATOR))]
 
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
-LOG_PROBLEM = PROBLEM_TYPE_BASE + "audit"
-INVALID = PROBLEM_TYPE_BASE + "validation"
+LOG_PROBLEM = problem_type("audit")
+INVALID = problem_type("validation")
 CONSISTENCY_ROUTE = "/v1/log/consistency"
 
 

@@ -13,7 +13,8 @@ from adapters.errors import AdapterError
 from gateway.api.bodies import read_body
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import MetricsDep, ServicesDep, require_agency, require_role
-from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
+from gateway.api.problem_types import problem_type
+from gateway.api.problems import Problem
 from gateway.errors import RecordError
 from gateway.intake.pipeline import RecordAnswer, accept_record
 from schemas import Agency
@@ -67,7 +68,7 @@ async def post_record(
             exc.status,
             exc.title,
             str(exc),
-            type_=PROBLEM_TYPE_BASE + "record",
+            type_=problem_type("record"),
             pointer=exc.pointer or "",
             extra={"agency": exc.agency, "record": exc.record, "expected": exc.expected},
         ) from exc
@@ -78,7 +79,7 @@ async def post_record(
             "Record refused",
             str(exc),
             pointer=exc.pointer,
-            type_=PROBLEM_TYPE_BASE + "record",
+            type_=problem_type("record"),
         ) from exc
     metrics.inc(ACCEPTED, "Records accepted (202)", agency=agency.value)
     for route in answer.routes:
