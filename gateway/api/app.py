@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
-from gateway.api import problems
+from gateway.api import deps, openapi, problems
 from gateway.api.metrics import Metrics
 from gateway.api.ratelimit import RateLimiter
 from gateway.api.routers import (
@@ -33,6 +34,7 @@ from gateway.config.instance import Instance
 from gateway.db import migrate
 from gateway.intake.services import Services
 
+DOCS_ASSETS = "/docs-assets"
 API_DESCRIPTION = (
     "Interagency data exchange for one family plan: agencies post records in their native "
     "formats; helhet forwards to each team agency only what recorded consent permits, sealed "
@@ -83,12 +85,16 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
             if relay_thread is not None:
                 relay_thread.stop()
 
-    app = FastAPI(
+    # The API documentation's scripts and styles come from the package, never from a CDN.
+    app = FastAPIOffline(
         title=f"helhet — {instance.settings.municipality_name or instance.settings.municipality}",
         version="0.1.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"persistAuthorization": True},
     )
+    openapi.install(app, deps.get_principal)
     app.state.instance = instance
     app.state.services = services
     app.state.metrics = Metrics()
