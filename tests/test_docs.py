@@ -42,3 +42,12 @@ def test_consent_guide_lists_every_category() -> None:
         info.category.value: (info.description, info.sensitivity.value)
         for info in CATEGORY_INFO.values()
     }
+
+
+def test_operations_guide_documents_every_metric() -> None:
+    code = "".join(p.read_text(encoding="utf-8") for p in (DOCS.parent / "gateway").rglob("*.py"))
+    emitted = set(re.findall(r'"(helhet_[a-z_]+)"', code))
+    documented = set(
+        re.findall(r"^\| `(helhet_[a-z_]+)` \|", (DOCS / "operations.md").read_text(), re.M)
+    )
+    assert emitted and emitted == documented
