@@ -4,13 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint fmt clean-venv
+.PHONY: install demo test bench lint fmt clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+install: $(STAMP)  ## .venv with helhet and everything it needs (then: . .venv/bin/activate)
 
 demo: $(STAMP)  ## the main job on the embedded defaults (SQLite + bundled broker)
 	$(BIN)/helhet demo

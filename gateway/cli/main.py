@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from gateway.cli import audit, clients, db, demo, init, keys, relay, serve, translate
+from gateway.cli import audit, broker, clients, db, demo, init, keys, relay, serve, translate
 from gateway.errors import GatewayError
 from recipient.cli import command as receive
 
@@ -44,6 +44,7 @@ for command in (
     db.group,
     serve.command,
     relay.command,
+    broker.command,
     demo.command,
     translate.command,
     receive,
