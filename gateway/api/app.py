@@ -22,6 +22,7 @@ from gateway.api.routers import (
     keys,
     legal_bases,
     metrics,
+    plans,
     records,
 )
 from gateway.api.routers import log as log_routes
@@ -29,6 +30,7 @@ from gateway.checkpoints.issuer import CheckpointThread
 from gateway.config.instance import Instance
 from gateway.db import migrate
 from gateway.intake.services import Services
+from gateway.plan.lifecycle import SweepThread
 
 API_DESCRIPTION = (
     "Interagency data exchange for one family plan: agencies post records in their native "
@@ -73,9 +75,15 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
             checkpointer.last_error or "",
         )
         checkpointer.start()
+        interval = instance.settings.plan_sweep_interval_seconds
+        sweeper = SweepThread(services, interval) if interval else None
+        if sweeper is not None:
+            sweeper.start()
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.stop()
             checkpointer.stop()
             if relay_thread is not None:
                 relay_thread.stop()
@@ -96,6 +104,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         keys.router,
         families.router,
         records.router,
+        plans.router,
         consents.router,
         decisions.router,
         legal_bases.router,

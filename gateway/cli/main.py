@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from gateway.cli import audit, clients, db, demo, init, keys, relay, serve, translate
+from gateway.cli import audit, clients, db, demo, init, keys, plan, relay, serve, translate
 from gateway.errors import GatewayError
 from recipient.cli import command as receive
 
@@ -48,6 +48,7 @@ for command in (
     translate.command,
     receive,
     audit.group,
+    plan.group,
 ):
     cli.add_command(command)
 

@@ -190,7 +190,7 @@ def make_instance(
         f'allow_synthetic_ids = true\ndatabase_url = "{database_url}"\n'
         f'kafka_bootstrap_servers = "{kafka}"\nkafka_topic_partitions = 2\n'
         "kafka_request_timeout_ms = 3000\n"
-        f"relay_enabled = false\n" + extra_toml
+        "relay_enabled = false\nplan_sweep_interval_seconds = 0\n" + extra_toml
     )
     keys.generate_signing_key(directory / "keys" / "gateway-signing.pem")
     keys.generate_secret(directory / "keys" / "pseudonym.key")
