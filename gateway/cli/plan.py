@@ -79,7 +79,10 @@ def sweep(ctx: click.Context) -> None:
     for family_id in report.deleted:
         click.echo(f"deleted {family_id}")
     for family_id in report.waiting:
-        click.echo(f"waiting {family_id}: messages still in the outbox (run the relay)")
+        click.echo(
+            f"waiting {family_id}: messages still in the outbox (run the relay), "
+            "or the family is enrolled again"
+        )
     click.echo(
         f"{len(report.closed)} closed, {len(report.deleted)} deleted, {len(report.waiting)} waiting"
     )

@@ -290,7 +290,8 @@ def give(
     )
     digest = hashlib.sha256(page.encode()).hexdigest()
     copy_id = uuid.uuid4().hex
-    categories: dict[str, set[str]] = {person: {"plan.coordination"} for person in wanted}
+    meeting = {"plan.coordination"} if next_meeting(family, entries, now.date()) else set()
+    categories: dict[str, set[str]] = {person: set(meeting) for person in wanted}
     for entry in entries:
         subject = entry.document.get("subject")
         if subject in categories and entry.kind is EntryKind.GOAL:

@@ -18,10 +18,11 @@ import sqlalchemy as sa
 
 from consent import store as consents
 from consent.models import DEFAULT_PURPOSE, ConsentStatus
+from gateway.clock import utcnow
 from gateway.config.settings import Settings
 from gateway.db import outbox as outbox_states
 from gateway.db.tables import families, family_members, outbox, plan_entries, plans
-from gateway.errors import UnknownFamily
+from gateway.errors import PlanClosed, UnknownFamily
 from gateway.intake import families as registry
 from gateway.intake import routing
 from gateway.intake.consents import withdraw_consent
@@ -106,6 +107,12 @@ def holdings(conn: sa.Connection, family_id: str) -> Holdings:
         family_members=_count(conn, family_members, family_members.c.family_id == family_id),
         outbox_rows=_count(conn, outbox, outbox.c.family_id == family_id),
     )
+
+
+def _enrolled(family: Family, now: dt.datetime) -> bool:
+    """Whether the family's period has not ended by `now` (open-ended counts)."""
+    end = family.period.end if family.period is not None else None
+    return end is None or end > now.astimezone(dt.UTC).date()
 
 
 def _family(conn: sa.Connection, family_id: str) -> Family | None:
@@ -232,14 +239,16 @@ def close(
 
 
 def delete(conn: sa.Connection, family_id: str, now: dt.datetime) -> bool:
-    """Delete what the plan holds; False (try later) while messages still wait in the outbox."""
+    """Delete what the plan holds; False (try later) while messages of the family still wait in
+    the outbox, or while the family is enrolled again (its period was extended after closing)."""
     waiting = _count(
         conn,
         outbox,
         outbox.c.family_id == family_id,
         outbox.c.status.in_(outbox_states.UNFINISHED),
     )
-    if waiting:
+    family = _family(conn, family_id)
+    if waiting or (family is not None and _enrolled(family, now)):
         return False
     conn.execute(plan_entries.delete().where(plan_entries.c.family_id == family_id))
     conn.execute(outbox.delete().where(outbox.c.family_id == family_id))
@@ -257,7 +266,8 @@ def delete(conn: sa.Connection, family_id: str, now: dt.datetime) -> bool:
 class SweepReport:
     closed: list[Closed] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
-    waiting: list[str] = field(default_factory=list)  # due, but messages still in the outbox
+    # due, but messages still wait in the outbox (or the family is enrolled again)
+    waiting: list[str] = field(default_factory=list)
 
 
 def _ended(conn: sa.Connection, today: dt.date) -> list[str]:
@@ -281,18 +291,21 @@ def sweep(services: Services, now: dt.datetime) -> SweepReport:
     with services.engine.connect() as conn:
         ended = _ended(conn, today)
     for family_id in ended:
-        with services.engine.begin() as conn:
-            services.consents.refresh(conn)
-            report.closed.append(
-                close(
-                    services,
-                    conn,
-                    family_id,
-                    reason="the family's enrolment period ended",
-                    by=LIFECYCLE_CLIENT,
-                    now=now,
+        try:
+            with services.engine.begin() as conn:
+                services.consents.refresh(conn)
+                report.closed.append(
+                    close(
+                        services,
+                        conn,
+                        family_id,
+                        reason="the family's enrolment period ended",
+                        by=LIFECYCLE_CLIENT,
+                        now=now,
+                    )
                 )
-            )
+        except (PlanClosed, sa.exc.IntegrityError):
+            continue  # another process closed it first
     if report.closed:
         with services.engine.connect() as conn:
             services.consents.refresh(conn)
@@ -322,8 +335,6 @@ class SweepThread:
         self.thread = threading.Thread(target=self.run, daemon=True, name="helhet-plan-sweep")
 
     def run(self) -> None:
-        from gateway.clock import utcnow
-
         while not self.stop_event.is_set():
             try:
                 report = sweep(self.services, utcnow())

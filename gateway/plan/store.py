@@ -90,21 +90,25 @@ def _aware(value: dt.datetime | None) -> Any:
     return value
 
 
-def get_plan(conn: sa.Connection, family_id: str) -> Plan | None:
-    row = conn.execute(sa.select(plans).where(plans.c.family_id == family_id)).first()
+def get_plan(conn: sa.Connection, family_id: str, *, lock: bool = False) -> Plan | None:
+    """The plan row; with `lock`, held until the transaction ends (PostgreSQL)."""
+    query = sa.select(plans).where(plans.c.family_id == family_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     return None if row is None else Plan.of(row)
 
 
 def open_plan(conn: sa.Connection, family_id: str, *, by: str, now: dt.datetime) -> Plan:
-    """The family's plan, created (empty, open) on its first change; refused once closed."""
-    plan = get_plan(conn, family_id)
+    """The family's plan, created (empty, open) on its first change; refused once closed.
+
+    The row stays locked for the transaction, so a change and a closing never interleave."""
+    plan = get_plan(conn, family_id, lock=True)
     if plan is None:
         conn.execute(
             plans.insert().values(
                 family_id=family_id, status=OPEN, version=0, created_at=now, created_by=by
             )
         )
-        plan = get_plan(conn, family_id)
+        plan = get_plan(conn, family_id, lock=True)
         assert plan is not None
     if plan.status != OPEN:
         raise PlanClosed(f"the plan of family {family_id!r} is {plan.status}", pointer="")

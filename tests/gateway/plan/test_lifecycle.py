@@ -11,6 +11,7 @@ from audit import log as audit_log
 from consent import store as consent_store
 from gateway.db import outbox as outbox_states
 from gateway.db.tables import families, family_members, outbox, plan_entries
+from gateway.intake import families as registry
 from gateway.intake.services import Services
 from gateway.plan import lifecycle, store
 from tests.helpers.intake import NOW, consent, enrol, person
@@ -142,3 +143,24 @@ def test_retention_before_the_enrolment_ends(services: Services) -> None:
     assert answer.delete_after == start + dt.timedelta(days=services.settings.plan_retention_days)
     assert answer.will_delete.family_members == 1 and answer.will_delete.plan_entries == 0
     assert lifecycle.sweep(services, NOW).closed == []
+
+
+def test_a_family_enrolled_again_is_not_deleted(services: Services) -> None:
+    parent, born = person(40)
+    family_id = enrol(
+        services, [{"id": parent, "role": "parent", "birth_date": born.isoformat()}], ["nav"]
+    )
+    with services.engine.begin() as conn:
+        lifecycle.close(services, conn, family_id, reason="moved", by="coordinator", now=NOW)
+        # The family came back: the coordinator extends the period after the plan closed.
+        registry.patch(
+            conn,
+            family_id,
+            registry.FamilyPatch.model_validate({"period": {"start": "2020-01-01"}}),
+            now=NOW,
+        )
+        due = lifecycle.retention(conn, services.settings, family_id, NOW).delete_after
+    assert due is not None
+    report = lifecycle.sweep(services, due)
+    assert report.waiting == [family_id] and report.deleted == []
+    assert _count(services, families, families.c.family_id == family_id) == 1
