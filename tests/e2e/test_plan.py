@@ -288,7 +288,7 @@ def test_entries_are_checked_against_the_family(gw: Gateway) -> None:
 
 def test_agency_asks_for_its_own_overview(gw: Gateway) -> None:
     parent, _, family = _family(gw, ["nav", "school"])
-    gw.consent(
+    given = gw.consent(
         subject=parent,
         given_by=[parent],
         sources=["coordinator"],
@@ -307,6 +307,15 @@ def test_agency_asks_for_its_own_overview(gw: Gateway) -> None:
         assert other.status_code == 403
     with gw.client("housing") as c:
         assert c.post(f"/v1/plans/{family}/overviews", json={}).status_code == 404
+    # Withdrawn while the overviews wait in the outbox: the relay stops them, on record.
+    gw.withdraw(given)
+    stats = gw.relay().run_once()
+    assert stats.delivered == 0 and stats.withheld == 3  # the goal, two overviews
+    stopped = [e for e in gw.log_entries() if e.event_type.value == "withheld"]
+    assert [(e.source, e.recipient, e.reason) for e in stopped] == [
+        ("coordinator", "nav", "withdrawn")
+    ] * 3
+    assert [m for m in gw.receive("nav", timeout_s=2) if m.message.kind == "plan_update"] == []
 
 
 def test_family_copy_lists_goals_and_next_meeting(gw: Gateway) -> None:
