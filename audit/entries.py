@@ -37,6 +37,7 @@ class Outcome(StrEnum):
     """The outcome an entry records; each belongs to one event type (docs/audit.md)."""
 
     QUEUED = "queued"  # disclosure: sealed and waiting for the broker
+    GIVEN = "given"  # disclosure: the family's own copy of its plan, handed to it
     REFUSED = "refused"  # refusal
     STOPPED = "stopped"  # withheld
     DELIVERED = "delivered"  # delivery

@@ -25,7 +25,7 @@ from consent.models import (
     Restriction,
 )
 from consent.rules import TIMEZONES
-from schemas import Agency, Category, IdentifierError, IdKind, parse_person_id
+from schemas import Agency, Category, IdentifierError, IdKind, PlanAuthor, parse_person_id
 
 FhirVersion = Literal["R4", "R5"]
 
@@ -374,7 +374,8 @@ class _Importer:
             }
             identifier = (actor.get("reference") or {}).get("identifier") or {}
             value = identifier.get("value")
-            if identifier.get("system") != AGENCY_SYSTEM or value not in set(Agency):
+            known = set(Agency) if roles & RECIPIENT_ROLES else {*Agency, *PlanAuthor}
+            if identifier.get("system") != AGENCY_SYSTEM or value not in known:
                 raise UnsupportedFhir(
                     f"an actor must be a helhet agency ({AGENCY_SYSTEM})",
                     field=f"{where}/reference",

@@ -22,13 +22,15 @@ from pydantic import (
 )
 
 from consent.rules import TIMEZONES, jurisdiction_of
-from schemas import Agency, Category, PersonId
+from schemas import Agency, Category, PersonId, Sender
 
 WILDCARD = "*"
 DEFAULT_PURPOSE = "family_plan"
 
 Wildcard = Literal["*"]
 AgencyScope = Annotated[list[Agency | Wildcard], Field(min_length=1, max_length=10)]
+# Sources may also name the coordinator (the family plan's own entries).
+SourceScope = Annotated[list[Sender | Wildcard], Field(min_length=1, max_length=11)]
 CategoryScope = Annotated[list[Category | Wildcard], Field(min_length=1, max_length=30)]
 Purpose = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
@@ -115,7 +117,7 @@ class Restriction(_Model):
 class _ConsentBody(_Model):
     subject: PersonId
     given_by: Annotated[list[PersonId], Field(min_length=1, max_length=6)]
-    sources: AgencyScope
+    sources: SourceScope
     recipients: AgencyScope
     categories: CategoryScope
     purpose: Purpose = DEFAULT_PURPOSE
@@ -221,7 +223,7 @@ class StatutoryBasis(_Model):
     chapter: Annotated[str, Field(max_length=20)] | None = None
     section: Annotated[str, Field(min_length=1, max_length=40)]
     description: LongText
-    sources: AgencyScope
+    sources: SourceScope
     recipients: AgencyScope
     categories: CategoryScope
     purpose: Purpose | Wildcard = WILDCARD
@@ -275,7 +277,7 @@ class DecisionRequest(_Model):
     """The body of POST /v1/decisions: one answer per category."""
 
     subject: PersonId
-    source: Agency
+    source: Sender
     recipient: Agency
     categories: Annotated[list[Category], Field(min_length=1, max_length=30)]
     purpose: Purpose = DEFAULT_PURPOSE

@@ -9,6 +9,9 @@ only the floors below it (tests/test_layering.py checks it, with no import cycle
     api/          the HTTP API: app, deps (all FastAPI wiring), problem+json, clients and bearer
                   tokens, access entries, bodies, rate limits, metrics, serving; routers/ (one
                   per resource)
+    plan/         the coordinator's family plan: goals, measures, meetings, evaluations, each
+                  change versioned and forwarded through the intake; overviews; the family's
+                  copy; closing, lapsing consents and deletion after retention
     delivery/     the relay: outbox -> Kafka, consent re-checked just before, deliveries
                   recorded; reconciliation of the topics with the log
     intake/       a record (or a consent change) -> routing -> decisions -> minimisation ->

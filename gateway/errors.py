@@ -13,7 +13,9 @@ boundary with `raise … from`.
     ├── ClientError            an API client cannot be created or found
     └── RequestError           a request the gateway refuses before storing anything
         ├── FamilyError > UnknownFamily (404), ConflictingFacts (409)
-        └── RecordError > IdempotencyConflict (409)
+        ├── RecordError > IdempotencyConflict (409)
+        └── PlanError > UnknownEntry (404), PlanClosed (409), StaleVersion (412),
+                        VersionRequired (428)
 """
 
 from __future__ import annotations
@@ -87,3 +89,29 @@ class IdempotencyConflict(RecordError):
             f"Idempotency-Key {key!r} was used before with a different body",
             pointer="header:Idempotency-Key",
         )
+
+
+class PlanError(RequestError):
+    """A change to a family plan the gateway refuses (nothing stored, nothing forwarded)."""
+
+
+class UnknownEntry(PlanError):
+    status = 404
+
+
+class PlanClosed(PlanError):
+    """The plan is closed (the enrolment ended) or deleted: it takes no more changes."""
+
+    status = 409
+
+
+class StaleVersion(PlanError):
+    """If-Match names a version that is no longer the entry's latest."""
+
+    status = 412
+
+
+class VersionRequired(PlanError):
+    """A change must say which version it changes (If-Match)."""
+
+    status = 428

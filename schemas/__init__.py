@@ -8,6 +8,8 @@ from schemas.categories import (
     VOCABULARY_VERSION,
     Agency,
     Category,
+    PlanAuthor,
+    Sender,
     Sensitivity,
 )
 from schemas.errors import IdentifierError, SchemaError
@@ -55,10 +57,12 @@ __all__ = [
     "Period",
     "PersonId",
     "PersonIdentifier",
+    "PlanAuthor",
     "PlanItem",
     "PlanUpdate",
     "Responsible",
     "SchemaError",
+    "Sender",
     "Sensitivity",
     "Source",
     "WithdrawalNotice",

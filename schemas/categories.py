@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-VOCABULARY_VERSION = "1"
+VOCABULARY_VERSION = "2"
 
 
 class Sensitivity(StrEnum):
@@ -32,7 +32,9 @@ class Category(StrEnum):
     HOUSING_SUPPORT = "housing.support"
     HOUSING_EVICTION = "housing.eviction"
     PLAN_GOAL = "plan.goal"
+    PLAN_MEASURE = "plan.measure"
     PLAN_COORDINATION = "plan.coordination"
+    PLAN_OVERVIEW = "plan.overview"
 
     @property
     def domain(self) -> str:
@@ -69,8 +71,18 @@ CATEGORY_INFO: dict[Category, CategoryInfo] = {
         CategoryInfo(Category.HOUSING_SITUATION, Sensitivity.ORDINARY, "living situation"),
         CategoryInfo(Category.HOUSING_SUPPORT, Sensitivity.ORDINARY, "housing benefit"),
         CategoryInfo(Category.HOUSING_EVICTION, Sensitivity.ORDINARY, "eviction steps"),
-        CategoryInfo(Category.PLAN_GOAL, Sensitivity.ORDINARY, "the family's goals"),
-        CategoryInfo(Category.PLAN_COORDINATION, Sensitivity.ORDINARY, "coordination, evaluations"),
+        CategoryInfo(
+            Category.PLAN_GOAL, Sensitivity.ORDINARY, "the family's goals and their evaluations"
+        ),
+        CategoryInfo(
+            Category.PLAN_MEASURE, Sensitivity.ORDINARY, "a measure's details (what, unit, contact)"
+        ),
+        CategoryInfo(Category.PLAN_COORDINATION, Sensitivity.ORDINARY, "review meetings"),
+        CategoryInfo(
+            Category.PLAN_OVERVIEW,
+            Sensitivity.ORDINARY,
+            "the overview: measures per agency with status and dates, the next meeting",
+        ),
     )
 }
 
@@ -83,3 +95,17 @@ class Agency(StrEnum):
     HEALTH = "health"
     CHILD_WELFARE = "child_welfare"
     HOUSING = "housing"
+
+
+class PlanAuthor(StrEnum):
+    """A source that is not an agency: the family coordinator writing the family plan.
+
+    It sends (its PlanUpdates are forwarded under consent like an agency's records) but never
+    receives: it is in no team and has no topic.
+    """
+
+    COORDINATOR = "coordinator"
+
+
+# Who a PlanUpdate (and a consent's `sources`) may name as its source.
+Sender = Agency | PlanAuthor

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from schemas.categories import Agency, Category
+from schemas.categories import Agency, Category, Sender
 from schemas.identifiers import PersonId
 
 PLAN_UPDATE_SCHEMA: Literal["helhet.plan-update/1"] = "helhet.plan-update/1"
@@ -95,9 +95,10 @@ class PlanItem(_Model):
 
 
 class Source(_Model):
-    """Where a PlanUpdate came from: the agency, its system and the native record."""
+    """Where a PlanUpdate came from: the agency (or the coordinator), its system and the native
+    record."""
 
-    agency: Agency
+    agency: Sender
     system: ShortText
     record_type: ShortText
     record_id: ShortText

@@ -39,6 +39,7 @@ GATEWAY_FLOORS = [
     {"checkpoints"},
     {"intake"},
     {"delivery"},
+    {"plan"},
     {"api"},
     {"demo"},
     {"cli"},

@@ -23,6 +23,7 @@ from gateway.api.routers import (
     keys,
     legal_bases,
     metrics,
+    plans,
     records,
 )
 from gateway.api.routers import log as log_routes
@@ -33,6 +34,7 @@ from gateway.checkpoints.issuer import CheckpointThread
 from gateway.config.instance import Instance
 from gateway.db import migrate
 from gateway.intake.services import Services
+from gateway.plan.lifecycle import SweepThread
 
 DOCS_ASSETS = "/docs-assets"
 API_DESCRIPTION = (
@@ -78,9 +80,15 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
             checkpointer.last_error or "",
         )
         checkpointer.start()
+        interval = instance.settings.plan_sweep_interval_seconds
+        sweeper = SweepThread(services, interval) if interval else None
+        if sweeper is not None:
+            sweeper.start()
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.stop()
             checkpointer.stop()
             if relay_thread is not None:
                 relay_thread.stop()
@@ -105,6 +113,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         keys.router,
         families.router,
         records.router,
+        plans.router,
         consents.router,
         decisions.router,
         legal_bases.router,

@@ -49,6 +49,14 @@ CATALOGUE: dict[str, ProblemType] = {
             "birth date differs from the one recorded in another family (409).",
         ),
         ProblemType(
+            "plan",
+            "Plan refused",
+            "The family plan cannot be changed as asked: an unknown entry (404), a plan already "
+            "closed (409), a change without `If-Match` naming the version it changes (428), or "
+            "one made to a version someone else changed first (412: read it again). The `errors` "
+            "entry names the field.",
+        ),
+        ProblemType(
             "not-enrolled",
             "Subject not enrolled",
             "The person is in no family, so helhet forwards nothing about them and has no birth "

@@ -10,7 +10,19 @@ from pathlib import Path
 
 import click
 
-from gateway.cli import audit, broker, clients, db, demo, init, keys, relay, serve, translate
+from gateway.cli import (
+    audit,
+    broker,
+    clients,
+    db,
+    demo,
+    init,
+    keys,
+    plan,
+    relay,
+    serve,
+    translate,
+)
 from gateway.errors import GatewayError
 from recipient.cli import command as receive
 
@@ -49,6 +61,7 @@ for command in (
     translate.command,
     receive,
     audit.group,
+    plan.group,
 ):
     cli.add_command(command)
 

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     relay_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     data_key_rotation_seconds: Annotated[int, Field(ge=60, le=3600)] = 3600
     checkpoint_interval_seconds: Annotated[int, Field(ge=1)] = 300
+    plan_retention_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    plan_sweep_interval_seconds: Annotated[int, Field(ge=0)] = 3600
 
     agencies: dict[str, AgencyConfig] = Field(default_factory=dict)
     age_of_self_determination: dict[str, int] = Field(default_factory=dict)

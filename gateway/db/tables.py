@@ -104,3 +104,36 @@ outbox = sa.Table(
     sa.Index("ix_gateway_outbox_family_status", "family_id", "status"),
     sa.Index("ix_gateway_outbox_consent_id", "consent_id"),
 )
+
+# The family plan (gateway/plan/): one row per family that has one, with its lifecycle. The row
+# outlives the plan's deletion as a tombstone without personal data (status "deleted").
+plans = sa.Table(
+    "gateway_plans",
+    metadata,
+    sa.Column("family_id", sa.String(40), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),  # open | closed | deleted
+    sa.Column("version", sa.Integer, nullable=False),  # one more for every change of an entry
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("closed_by", sa.String(200), nullable=True),
+    sa.Column("close_reason", sa.String(2000), nullable=True),
+    sa.Column("delete_after", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# Every version of every plan entry (goal, measure, meeting, evaluation), append-only: a change
+# is a new version, never an update in place.
+plan_entries = sa.Table(
+    "gateway_plan_entries",
+    metadata,
+    sa.Column("entry_id", sa.String(40), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("family_id", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # goal | measure | meeting | evaluation
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("change_id", sa.String(40), nullable=False),  # record_id in the log's entries
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_by", sa.String(200), nullable=False),
+    sa.Index("ix_gateway_plan_entries_family_id", "family_id", "entry_id"),
+)

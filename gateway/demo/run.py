@@ -31,6 +31,7 @@ from gateway.config.settings import load_settings
 from gateway.db import migrate, outbox
 from gateway.delivery.reconcile import reconcile
 from gateway.demo.municipality import AGENCIES, DemoFamily, consent_requests, generate
+from gateway.demo.plans import describe_overview, record_plans
 from gateway.demo.records import records_for
 from gateway.kafka.broker import EmbeddedBroker, free_port
 from recipient.keys import load_agency_private_key
@@ -68,6 +69,12 @@ class DemoResult:
     checkpoint_verified: bool = False
     log_verified: bool = False
     reconcile_clean: bool = False
+    plans: int = 0
+    plan_entries: int = 0
+    overview_routes: Counter[str] = field(default_factory=Counter)
+    overviews: Counter[str] = field(default_factory=Counter)
+    overview_example: list[str] = field(default_factory=list)
+    family_copies: list[str] = field(default_factory=list)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
 
     @property
@@ -187,6 +194,7 @@ def _wait_for_relay(instance: Instance, timeout_s: float = 120) -> None:
 
 def _consume(directory: Path, instance: Instance, result: DemoResult) -> None:
     settings = instance.settings
+    overviews: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for agency in AGENCIES:
         private = load_agency_private_key(directory / "agency-private" / f"{agency}.key")
         with Receiver(
@@ -204,8 +212,16 @@ def _consume(directory: Path, instance: Instance, result: DemoResult) -> None:
                 if received.message.kind == "withdrawal":
                     result.notices[agency] += 1
                 else:
+                    payload = received.message.payload
                     result.messages[agency] += 1
-                    result.items[agency] += len(received.message.payload["items"])
+                    result.items[agency] += len(payload["items"])
+                    if payload["source"]["record_type"] == "overview":
+                        overviews[(agency, payload["update_id"])] += payload["items"]
+    for agency, _ in overviews:
+        result.overviews[agency] += 1
+    if overviews:
+        (agency, _), items = max(overviews.items(), key=lambda kv: len(kv[1]))
+        result.overview_example = describe_overview(agency, items)
 
 
 def _audit(instance: Instance, result: DemoResult) -> None:
@@ -289,6 +305,17 @@ def summary(result: DemoResult) -> str:
             f"  {agency:<15}{result.messages[agency]:>10}{result.items[agency]:>8}"
             f"{result.notices[agency]:>20}"
         )
+    lines += [
+        "",
+        f"  family plans:           {result.plans} ({result.plan_entries} entries; overviews "
+        f"sent {result.overview_routes['disclosed']}, withheld "
+        f"{result.overview_routes['withheld']} after the last change)",
+        "  overviews received:     "
+        + ", ".join(f"{a} {result.overviews[a]}" for a in AGENCIES if result.overviews[a]),
+        *result.overview_example,
+        f"  the families' own copies: {len(result.family_copies)} printable pages "
+        f"({', '.join(result.family_copies[:2])}{', …' if len(result.family_copies) > 2 else ''})",
+    ]
     lines.append("")
     lines.append("  items withheld, by reason:")
     for reason, count in sorted(result.withheld_items.items(), key=lambda kv: -kv[1]):
@@ -341,6 +368,11 @@ def run_demo(
                 echo("streaming records from NAV, school, health, child welfare and housing ...")
                 _stream_records(http, demo_families, tokens, result)
                 _wait_for_relay(instance)
+                echo("the coordinator writes family plans; overviews go to each team ...")
+                planned = record_plans(http, demo_families, tokens["coordinator"], directory)
+                result.plans, result.plan_entries = planned.plans, planned.entries
+                result.overview_routes = planned.overview_routes
+                result.family_copies = [p.name for p in planned.copies]
                 echo(f"{len(later)} consents withdrawn after delivery; agencies send updates ...")
                 _withdraw(http, later, result, tokens["coordinator"])
                 _stream_records(

@@ -49,6 +49,7 @@ class Refused:
     basis: str | None
     categories: list[str]
     items: int
+    record_type: str
 
 
 @dataclass
@@ -110,5 +111,6 @@ def _decide_target(
                 basis,
                 sorted(set(categories)),
                 len(categories),
+                target.update.source.record_type,
             )
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -56,7 +57,11 @@ def _queue(batch: Batch, minimised: Minimised, *, agency: str, client: str, reco
                 reason=message.decision.reason.value,
                 consent_id=message.decision.consent_id,
                 record_id=record_id,
-                details={"record_id": record_id, "items": len(message.items)},
+                details={
+                    "record_id": record_id,
+                    "record_type": message.update.source.record_type,
+                    "items": len(message.items),
+                },
             )
         )
     for refusal in minimised.refusals:
@@ -73,7 +78,11 @@ def _queue(batch: Batch, minimised: Minimised, *, agency: str, client: str, reco
                 reason=refusal.reason,
                 client=client,
                 family_id=refusal.family_id,
-                details={"record_id": record_id, "items": refusal.items},
+                details={
+                    "record_id": record_id,
+                    "record_type": refusal.record_type,
+                    "items": refusal.items,
+                },
             )
         )
 
@@ -94,9 +103,24 @@ def forward(
     """
     services.consents.refresh(conn)
     today = now.astimezone(dt.UTC).date()
-    minimised = minimise(
-        services, routing.targets(conn, updates, agency, today), source=agency, now=now
+    targets = routing.targets(conn, updates, agency, today)
+    return forward_targets(
+        services, conn, targets, agency=agency, client=client, record_id=record_id, now=now
     )
+
+
+def forward_targets(
+    services: Services,
+    conn: sa.Connection,
+    targets: Iterable[routing.Target],
+    *,
+    agency: str,
+    client: str,
+    record_id: str,
+    now: dt.datetime,
+) -> list[Route]:
+    """Decide, minimise and seal targets already routed (refresh the consents first)."""
+    minimised = minimise(services, targets, source=agency, now=now)
     if not minimised.routes:
         return []
     batch = Batch(services, conn, client=client, now=now)

@@ -1,7 +1,8 @@
 """Routing: subject -> the families they are enrolled in -> each family's team agencies.
 
 A person may belong to several families (separated parents); each is served. Nothing goes back
-to the agency that sent it.
+to the agency that sent it, and a measure's details (`plan.measure`) go only to the agency
+responsible for the measure.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 
 from consent.rules import PersonFacts
 from gateway.db.tables import families, family_members
-from schemas import PlanItem, PlanUpdate
+from schemas import Category, PlanItem, PlanUpdate
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,5 +90,19 @@ def targets(
             items = [item for item in update.items if item.subject == subject]
             for enrolment in enrolled:
                 for recipient in enrolment.team:
-                    if recipient != source:
-                        yield Target(update, subject, items, facts, enrolment.family_id, recipient)
+                    if recipient == source:
+                        continue
+                    routed = for_recipient(items, recipient)
+                    if routed:
+                        yield Target(update, subject, routed, facts, enrolment.family_id, recipient)
+
+
+def for_recipient(items: list[PlanItem], recipient: str) -> list[PlanItem]:
+    """The items that may be routed to `recipient` at all (consent decides after this): a
+    measure's details only to the agency responsible for it."""
+    return [
+        item
+        for item in items
+        if item.category is not Category.PLAN_MEASURE
+        or (item.responsible is not None and item.responsible.agency == recipient)
+    ]

@@ -203,6 +203,20 @@ def test_a_statutory_duty_permits_without_consent_and_despite_a_restriction() ->
     assert not ask(ConsentIndex(statutes=[DUTY]), source="nav", recipient="child_welfare").permit
 
 
+def test_the_coordinator_is_a_source_consents_name_or_cover_with_a_wildcard() -> None:
+    named = make_record(sources=["coordinator"], categories=["plan.goal"])
+    assert ask(index_of(named), "plan.goal", source="coordinator").permit
+    assert ask(index_of(named), "plan.goal", source="school").reason is Reason.OUT_OF_SCOPE
+    assert ask(index_of(make_record()), "plan.goal", source="coordinator").permit  # sources "*"
+    # A statute for "every source" means every agency: the coordinator's plan is not covered.
+    everyone = DUTY.model_copy(update={"sources": ["*"]})
+    index = ConsentIndex(statutes=[everyone])
+    assert ask(index, "plan.goal", source="nav", recipient="child_welfare").permit
+    assert not ask(index, "plan.goal", source="coordinator", recipient="child_welfare").permit
+    with pytest.raises(ValueError, match="recipients"):
+        make_record(recipients=["coordinator"])
+
+
 def test_a_statute_with_a_purpose_applies_to_that_purpose_only() -> None:
     scoped = DUTY.model_copy(update={"purpose": "child_protection"})
     index = ConsentIndex(statutes=[scoped])

@@ -50,6 +50,11 @@ RECORDS = {
         categories=["health.mental"],
         restrictions=[{"recipients": ["school"], "categories": ["health.mental"]}],
     ),
+    "family_plan": make_record(
+        sources=["coordinator"],
+        recipients=["*"],
+        categories=["plan.goal", "plan.overview"],
+    ),
     "danish": make_record(
         subject=cpr(dt.date(2012, 4, 4)),
         given_by=[cpr(dt.date(1985, 6, 1))],
@@ -115,6 +120,18 @@ def test_deeper_nesting_is_refused(version: str) -> None:
         from_fhir(resource)
     assert caught.value.field == f"{root_at(version)}/provision/0/provision"
     assert caught.value.status == 422
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_coordinator_is_a_source_never_a_recipient(version: str) -> None:
+    resource = exported(version, sources=["coordinator"], recipients=["nav"])
+    recipient = next(
+        actor for actor in root(resource)["actor"] if actor["role"]["coding"][0]["code"] == "IRCP"
+    )
+    recipient["reference"]["identifier"]["value"] = "coordinator"
+    with pytest.raises(UnsupportedFhir) as caught:
+        from_fhir(resource)
+    assert caught.value.field == f"{root_at(version)}/actor/1/reference"
 
 
 @pytest.mark.parametrize("version", VERSIONS)

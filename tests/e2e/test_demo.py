@@ -25,6 +25,12 @@ def test_demo_summary_adds_up(tmp_path: Path, kafka_bootstrap: str) -> None:
     assert result.checkpoint_size == result.log_size
     text = "\n".join(lines)
     assert "reconcile (topics vs log): clean" in text and "[FAIL]" not in text
+    # Family plans: written, overviews received by team members, the families' own copies.
+    assert result.plans > 0 and result.plan_entries >= 5 * result.plans
+    assert sum(result.overviews.values()) > 0 and "an overview reaching" in text
+    assert result.overview_routes["disclosed"] > 0
+    copies = [tmp_path / "demo" / name for name in result.family_copies]
+    assert len(copies) == result.plans and all("Våre mål" in p.read_text() for p in copies)
 
 
 def test_demo_command_help_lists_it() -> None:

@@ -52,6 +52,8 @@ def _covers(scope: list[str], value: str) -> bool:
 def oracle(
     person: Person, consents: list[ConsentSpec], source: str, recipient: str, category: str
 ) -> bool:
+    if category == Category.PLAN_MEASURE.value:
+        return False  # a measure's details go only to its responsible agency; these name none
     required = {person.id} if person.adult else set(person.guardians)
     if not required:
         return False

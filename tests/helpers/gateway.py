@@ -42,6 +42,7 @@ class Gateway:
     tokens: dict[str, str]
     agency_keys: dict[str, X25519PrivateKey]
     rng: random.Random = field(default_factory=lambda: random.Random(7))
+    people: set[str] = field(default_factory=set)
     relays: list[Relay] = field(default_factory=list)
 
     @property
@@ -80,9 +81,15 @@ class Gateway:
             relay.publisher.close()
 
     def person(self, age_years: int, *, days: int = 0) -> tuple[str, dt.date]:
+        """A new person of this age, never one this gateway handed out before (people born the
+        same day share few numbers: a repeat would carry an earlier test's consents along)."""
         today = dt.date.today()
         born = today.replace(year=today.year - age_years) - dt.timedelta(days=days)
-        return synthetic_fnr(born, self.rng), born
+        while True:
+            number = synthetic_fnr(born, self.rng)
+            if number not in self.people:
+                self.people.add(number)
+                return number, born
 
     def enrol(self, members: list[dict[str, Any]], team: list[str]) -> str:
         with self.client("coordinator") as c:
@@ -190,7 +197,7 @@ def make_instance(
         f'allow_synthetic_ids = true\ndatabase_url = "{database_url}"\n'
         f'kafka_bootstrap_servers = "{kafka}"\nkafka_topic_partitions = 2\n'
         "kafka_request_timeout_ms = 3000\n"
-        f"relay_enabled = false\n" + extra_toml
+        "relay_enabled = false\nplan_sweep_interval_seconds = 0\n" + extra_toml
     )
     keys.generate_signing_key(directory / "keys" / "gateway-signing.pem")
     keys.generate_secret(directory / "keys" / "pseudonym.key")

@@ -18,13 +18,18 @@ from schemas.synthetic import synthetic_fnr
 
 NOW = dt.datetime.now(dt.UTC)
 _RNG = random.Random(11)
+_GIVEN: set[str] = set()
 
 
 def person(age_years: int) -> tuple[str, dt.date]:
-    """A synthetic fødselsnummer of someone `age_years` old today, and the birth date."""
+    """A synthetic fødselsnummer of someone `age_years` old today (never the same number twice
+    in a test run), and the birth date."""
     today = dt.date.today()
     born = today.replace(year=today.year - age_years, day=min(today.day, 28))
-    return synthetic_fnr(born, _RNG), born
+    while (number := synthetic_fnr(born, _RNG)) in _GIVEN:
+        pass
+    _GIVEN.add(number)
+    return number, born
 
 
 def enrol(

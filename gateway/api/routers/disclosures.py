@@ -31,7 +31,7 @@ from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem
 from gateway.config.settings import Settings
 from gateway.intake.services import Services
-from schemas import Agency, Category, PersonId
+from schemas import Agency, Category, PersonId, Sender
 
 router = APIRouter(tags=["disclosures"])
 PrivacyOfficer = Annotated[Principal, Depends(require_role(Role.PRIVACY_OFFICER))]
@@ -141,10 +141,14 @@ class DisclosureQuery(BaseModel):
     """The filters of GET /v1/disclosures (all optional, combined with AND) and its paging."""
 
     subject: PersonId | None = Field(None, description="a person number; matched by its pseudonym")
-    source: Agency | Literal["helhet"] | None = Field(
-        None, description="source agency (`helhet` for withdrawal notices)"
+    source: Sender | Literal["helhet"] | None = Field(
+        None,
+        description="source agency, `coordinator` (the family plan) or `helhet` (withdrawal "
+        "notices)",
     )
-    recipient: Agency | None = Field(None, description="recipient agency")
+    recipient: Agency | Literal["family"] | None = Field(
+        None, description="recipient agency, or `family` (the family's own copy of its plan)"
+    )
     category: Category | Literal["*"] | None = Field(
         None, description="a category; `*` matches consent entries for all categories"
     )

@@ -7,6 +7,7 @@ import datetime as dt
 
 from gateway.intake import routing
 from gateway.intake.services import Services
+from schemas import Agency, Responsible
 from tests.helpers.intake import enrol, person, plan_update
 
 TODAY = dt.date.today()
@@ -93,3 +94,20 @@ def test_targets_reach_every_team_agency_but_the_source(services: Services) -> N
         assert target.subject == child and target.update is update
         assert [i.item_id for i in target.items] == ["i0", "i1"]
         assert target.facts.birth_date == born
+
+
+def test_a_measures_details_go_only_to_the_responsible_agency(services: Services) -> None:
+    parent, born = person(40)
+    enrol(
+        services,
+        [{"id": parent, "role": "parent", "birth_date": born.isoformat()}],
+        ["nav", "school"],
+    )
+    update = plan_update("coordinator", parent, ["plan.measure", "plan.goal", "plan.measure"])
+    nav_measure = update.items[0].model_copy(update={"responsible": Responsible(agency=Agency.NAV)})
+    update = update.model_copy(update={"items": [nav_measure, *update.items[1:]]})
+    with services.engine.connect() as conn:
+        targets = list(routing.targets(conn, [update], "coordinator", TODAY))
+    routed = {t.recipient: [i.item_id for i in t.items] for t in targets}
+    # The second measure names no responsible agency: it goes to nobody.
+    assert routed == {"nav": ["i0", "i1"], "school": ["i1"]}
