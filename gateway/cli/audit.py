@@ -171,6 +171,11 @@ def reconcile(ctx: click.Context, as_json: bool) -> None:
             for m in items:
                 index = "" if m.disclosure_index is None else f" (entry {m.disclosure_index})"
                 click.echo(f"  {m.topic}[{m.partition}]@{m.offset} {m.message_id}{index}: {label}")
+        for m in report.unrecorded:
+            click.echo(
+                f"  {m.topic}[{m.partition}]@{m.offset} {m.message_id} (entry "
+                f"{m.disclosure_index}): on the topic, its delivery not recorded (yet)"
+            )
         for where in report.missing:
             click.echo(
                 f"  delivery of {where['message_id']} (entry {where['index']}) not found "
