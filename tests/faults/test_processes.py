@@ -17,13 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.config.instance import Instance
-from gateway.db.tables import outbox
 from gateway.kafka.broker import free_port
 from tests.helpers.gateway import add_clients, make_instance
 from tests.helpers.processes import (
     Poster,
     assert_exactly_once,
     card_batches,
+    outbox_count,
     outcome,
     relay,
     serve,
@@ -62,16 +62,11 @@ def prepared(
 
 
 def _count(instance: Instance, *statuses: str) -> int:
-    with instance.engine.connect() as conn:
-        return int(
-            conn.execute(
-                sa.select(sa.func.count()).select_from(outbox).where(outbox.c.status.in_(statuses))
-            ).scalar_one()
-        )
+    return outbox_count(instance, *statuses)
 
 
 def _drained(instance: Instance) -> Callable[[], bool]:
-    return lambda: _count(instance, "pending", "in_flight") == 0
+    return lambda: outbox_count(instance) == 0
 
 
 def _people(instance: Instance) -> list[str]:

@@ -255,6 +255,22 @@ def topic_counts(bootstrap_servers: str, topics: Iterable[str]) -> Counter[str]:
     )
 
 
+def outbox_count(instance: Instance, *statuses: str) -> int:
+    """Outbox rows in `statuses` (default: waiting, i.e. pending or in flight)."""
+    import sqlalchemy as sa
+
+    from gateway.db.tables import outbox
+
+    with instance.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(outbox)
+                .where(outbox.c.status.in_(statuses or ("pending", "in_flight")))
+            ).scalar_one()
+        )
+
+
 def all_topics(instance: Instance) -> list[str]:
     return [instance.settings.topic(a.value) for a in Agency]
 
@@ -263,20 +279,13 @@ def outcome(instance: Instance, stats: PostStats, *, expected: int) -> dict[str,
     """The fault's counts: what was posted and accepted, what is on the topics (each accepted
     NAV card should be one message to the school), and whether the log verifies and the topics
     reconcile with it."""
-    import sqlalchemy as sa
-
     from audit import verify_log
-    from gateway.db.tables import outbox
     from gateway.delivery.reconcile import reconcile
 
     topics = all_topics(instance)
     counts = topic_counts(instance.settings.kafka_bootstrap_servers, topics)
+    waiting = outbox_count(instance)
     with instance.engine.connect() as conn:
-        waiting = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(outbox)
-            .where(outbox.c.status.in_(("pending", "in_flight")))
-        ).scalar_one()
         verified = verify_log(conn, instance.signing_key.public_key(), instance.origin, [])
         report = reconcile(conn, instance.settings.kafka_bootstrap_servers, topics)
     return {
