@@ -158,7 +158,8 @@ def _stream_records(
     today = dt.date.today()
     result.rounds += 1
     for family in families:
-        for record in records_for(family, today):
+        # Each round sends new versions: the same records again would be recognised as such.
+        for record in records_for(family, today, revision=result.rounds - 1):
             response = http.post(
                 f"/v1/records/{record.agency}",
                 content=record.body,

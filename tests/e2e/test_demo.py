@@ -25,6 +25,7 @@ def test_demo_summary_adds_up(tmp_path: Path, kafka_bootstrap: str) -> None:
     assert result.checkpoint_size == result.log_size
     text = "\n".join(lines)
     assert "reconcile (topics vs log): clean" in text and "[FAIL]" not in text
+    assert "memory-only" in text and "the messages do not" in text  # said where it is read
 
 
 def test_demo_command_help_lists_it() -> None:
