@@ -115,23 +115,6 @@ def forward_by_update(
     }
 
 
-def forward(
-    services: Services,
-    conn: sa.Connection,
-    updates: list[PlanUpdate],
-    *,
-    agency: str,
-    client: str,
-    record_id: str,
-    now: dt.datetime,
-) -> list[Route]:
-    """`forward_by_update`, with the routes of all updates together (as the answer gives them)."""
-    by_update = forward_by_update(
-        services, conn, updates, agency=agency, client=client, record_id=record_id, now=now
-    )
-    return merge_routes(by_update.values())
-
-
 def _routes(outcomes: Mapping[tuple[str, str], RouteOutcome]) -> list[Route]:
     return [
         Route(

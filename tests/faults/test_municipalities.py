@@ -17,7 +17,7 @@ from recipient.errors import RecipientError
 from recipient.opening import EnvelopeOpener
 from tests.helpers.gateway import Gateway, running_gateway
 from tests.helpers.processes import all_topics, topic_counts
-from tests.helpers.records import nav_card
+from tests.helpers.records import nav_card, nav_shares_employment_with_school
 from tests.helpers.topics import raw_records
 
 
@@ -31,13 +31,7 @@ def _schema_url(postgres_url: str, schema: str) -> str:
 
 def _share_with_school(gw: Gateway, person: str, born: str) -> str:
     family = gw.enrol([{"id": person, "role": "child", "birth_date": born}], ["nav", "school"])
-    gw.consent(
-        subject=person,
-        given_by=[person],
-        sources=["nav"],
-        recipients=["school"],
-        categories=["employment"],
-    )
+    nav_shares_employment_with_school(gw, person)
     return family
 
 
