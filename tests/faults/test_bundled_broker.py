@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from gateway.kafka.broker import EmbeddedBroker
 from tests.helpers.gateway import add_clients, make_instance
 from tests.helpers.processes import (
@@ -23,6 +25,8 @@ from tests.helpers.processes import (
     wait_until,
     young_people_sharing,
 )
+
+pytestmark = pytest.mark.kafka  # it starts (and restarts) a bundled broker of its own
 
 PRODUCTION = {
     "HELHET_ENVIRONMENT": "production",
