@@ -8,6 +8,7 @@ boundary with `raise … from`.
     GatewayError
     ├── ConfigError            the instance configuration is invalid (names the key)
     ├── DatabaseNotMigrated    the schema is missing or older than this version
+    ├── DatabaseUnavailable    the database connection was lost or refused (retriable)
     ├── BrokerUnavailable      Kafka cannot be reached (retriable)
     ├── InvalidPayload         seal() refused its input
     ├── ClientError            an API client cannot be created or found
@@ -35,6 +36,13 @@ class ConfigError(GatewayError):
 
 class DatabaseNotMigrated(GatewayError):
     """The database schema is missing or older than this version of helhet."""
+
+
+class DatabaseUnavailable(GatewayError):
+    """The database connection was lost or refused (a restart, a fail-over, a busy SQLite file):
+    nothing of the transaction was kept; trying again later may succeed."""
+
+    retriable = True
 
 
 class BrokerUnavailable(GatewayError):

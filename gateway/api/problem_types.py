@@ -88,6 +88,12 @@ CATALOGUE: dict[str, ProblemType] = {
             "of seconds in `Retry-After` and try again.",
         ),
         ProblemType(
+            "unavailable",
+            "Service unavailable",
+            "The gateway cannot reach its database for a moment (a restart or a failover). Nothing "
+            "of this request was stored; send it again after the seconds in `Retry-After`.",
+        ),
+        ProblemType(
             "too-large",
             "Body too large",
             "The request body is larger than the gateway accepts for this route; nothing of it was "

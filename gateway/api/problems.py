@@ -1,21 +1,28 @@
 """RFC 9457 problem+json: one exception type for the routers, and the handlers that render it.
 
-Validation errors name the offending field as a JSON Pointer (`errors[].pointer`).
+Validation errors name the offending field as a JSON Pointer (`errors[].pointer`); a lost
+database connection is a 503 with Retry-After.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.api.problem_types import problem_type
+from gateway.db.engine import unavailable
+from gateway.errors import DatabaseUnavailable
 
 MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_SECONDS = 2  # what a 503 asks the client to wait: a restart or fail-over
+log = logging.getLogger("helhet.api")
 
 
 class Problem(Exception):
@@ -113,6 +120,17 @@ def validation_problem(errors: Sequence[Any], *, status: int = 422) -> Problem:
     )
 
 
+def database_unavailable(exc: DatabaseUnavailable) -> Problem:
+    return Problem(
+        503,
+        "Database unavailable",
+        "the database cannot be reached just now (a restart or fail-over); send the request "
+        f"again after {RETRY_AFTER_SECONDS} s (a record sent again is not forwarded twice)",
+        type_=problem_type("unavailable"),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def install(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -127,6 +145,16 @@ def install(app: FastAPI) -> None:
         problem = Problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
         return problem_response(problem, request.url.path)
 
+    async def on_database(request: Request, exc: Exception) -> JSONResponse:
+        mapped = exc if isinstance(exc, DatabaseUnavailable) else unavailable(exc)
+        if mapped is None:
+            raise exc  # not a connection problem: a 500, as without this handler
+        route = getattr(request.scope.get("route"), "path", "?")  # a path may name a person
+        log.warning("%s %s: %s", request.method, route, mapped)
+        return problem_response(database_unavailable(mapped), request.url.path)
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(sa.exc.SQLAlchemyError, on_database)
+    app.add_exception_handler(DatabaseUnavailable, on_database)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -4,6 +4,8 @@ for the demo, the benchmarks and the tests (`running_server`).
 
 from __future__ import annotations
 
+import logging
+import signal
 import ssl
 import threading
 import time
@@ -17,6 +19,8 @@ from gateway.api.app import create_app
 from gateway.config.instance import Instance
 from gateway.db import migrate
 from gateway.kafka.broker import free_port
+
+log = logging.getLogger("helhet.serve")
 
 
 @contextmanager
@@ -41,9 +45,23 @@ def running_server(
         thread.join(timeout=30)
 
 
+def _stopping_is_not_failing() -> None:
+    """uvicorn shuts down cleanly on SIGTERM or SIGINT and then raises the same signal again
+    for the handler it found; Python's default for SIGTERM ends the process with -15, which a
+    supervisor (systemd, Kubernetes) reads as a failure. With these handlers in place the
+    re-raised signal is noted and `helhet serve` returns: exit code 0."""
+
+    def stopped(signum: int, _frame: object) -> None:
+        log.info("stopped by %s after a clean shutdown", signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGINT, stopped)
+
+
 def serve(instance: Instance, *, host: str | None = None, port: int | None = None) -> None:
     """`helhet serve`: the app under uvicorn in this thread until stopped, with TLS (and mutual
-    TLS) when the settings name the files; refuses a database that is not migrated."""
+    TLS) when the settings name the files; refuses a database that is not migrated. SIGTERM and
+    SIGINT shut it down cleanly (the relay drains first) and it returns (exit code 0)."""
     settings = instance.settings
     migrate.check_current(instance.engine)
     tls: dict[str, object] = {}
@@ -54,6 +72,7 @@ def serve(instance: Instance, *, host: str | None = None, port: int | None = Non
                 "ssl_ca_certs": str(settings.tls_client_ca_file),
                 "ssl_cert_reqs": ssl.CERT_REQUIRED,
             }
+    _stopping_is_not_failing()
     uvicorn.run(
         create_app(instance),
         host=host or settings.http_host,

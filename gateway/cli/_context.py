@@ -1,6 +1,9 @@
-"""What every command shares: the instance of `--config` (or HELHET_CONFIG), and the clock."""
+"""What every command shares: the instance of `--config` (or HELHET_CONFIG), the clock, and
+the log lines of the long-running commands on stderr."""
 
 from __future__ import annotations
+
+import logging
 
 import click
 
@@ -8,7 +11,7 @@ from gateway.clock import utcnow
 from gateway.config.instance import Instance, open_instance
 from gateway.config.settings import load_settings
 
-__all__ = ["load_instance", "utcnow"]
+__all__ = ["load_instance", "log_to_stderr", "utcnow"]
 
 
 def load_instance(ctx: click.Context) -> Instance:
@@ -22,3 +25,14 @@ def load_instance(ctx: click.Context) -> Instance:
         root.call_on_close(obj["instance"].close)
     instance: Instance = obj["instance"]
     return instance
+
+
+def log_to_stderr(level: int = logging.INFO) -> None:
+    """The gateway's own log lines (loggers `helhet.*`) on stderr, for `serve` and `relay`."""
+    logger = logging.getLogger("helhet")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False

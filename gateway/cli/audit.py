@@ -169,12 +169,20 @@ def reconcile(ctx: click.Context, as_json: bool) -> None:
             ("published more than once", report.duplicates),
         ):
             for m in items:
-                click.echo(f"  {m.topic}[{m.partition}]@{m.offset} {m.message_id}: {label}")
+                index = "" if m.disclosure_index is None else f" (entry {m.disclosure_index})"
+                click.echo(f"  {m.topic}[{m.partition}]@{m.offset} {m.message_id}{index}: {label}")
+        for m in report.unrecorded:
+            click.echo(
+                f"  {m.topic}[{m.partition}]@{m.offset} {m.message_id} (entry "
+                f"{m.disclosure_index}): on the topic, its delivery not recorded (yet)"
+            )
         for where in report.missing:
             click.echo(
                 f"  delivery of {where['message_id']} (entry {where['index']}) not found "
                 f"at {where['topic']}[{where['partition']}]@{where['offset']}"
             )
+        for cause in report.causes:
+            click.echo(f"likely cause: {cause}")
         click.echo("reconcile: clean" if report.clean else "reconcile: MISMATCH")
     if not report.clean:
         ctx.exit(1)

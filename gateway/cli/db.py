@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli._context import load_instance
-from gateway.db import migrate
+from gateway.cli._context import load_instance, utcnow
+from gateway.db import migrate, outbox
 
 
 @click.group("db")
@@ -29,3 +29,19 @@ def current(ctx: click.Context) -> None:
     instance = load_instance(ctx)
     click.echo(f"current: {migrate.current_revision(instance.engine) or 'none'}")
     click.echo(f"needed:  {migrate.head_revision()}")
+
+
+@group.command("restored")
+@click.pass_context
+def restored(ctx: click.Context) -> None:
+    """After restoring the database from a backup, before serve or relay start again.
+
+    Every message not recorded as delivered may have been published after the backup was
+    taken: the relay looks each one up on its topic before it publishes it, so none is sent
+    twice. See docs/operations.md, "Backup and restore".
+    """
+    instance = load_instance(ctx)
+    migrate.check_current(instance.engine)
+    with instance.engine.begin() as conn:
+        count = outbox.in_doubt(conn, utcnow())
+    click.echo(f"{count} message(s) not recorded as delivered will be looked up on their topics")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli._context import load_instance
+from gateway.cli._context import load_instance, log_to_stderr
 
 
 @click.command("relay")
@@ -14,6 +14,8 @@ def command(ctx: click.Context, once: bool) -> None:
     """Publish the outbox to Kafka (standalone; `serve` runs one inside too).
 
     Several relays may run against one PostgreSQL database: no message is published twice.
+    On SIGTERM or Ctrl-C it publishes what is waiting for at most relay_drain_seconds, then
+    exits (at once when nothing is waiting; a second Ctrl-C stops the drain).
     """
     from gateway.delivery.relay import drain, run_until_signalled
 
@@ -22,4 +24,5 @@ def command(ctx: click.Context, once: bool) -> None:
         click.echo(f"delivered {drain(instance)}")
         return
     click.echo(f"relaying to {instance.settings.kafka_bootstrap_servers} (Ctrl-C stops)")
+    log_to_stderr()
     run_until_signalled(instance)

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     relay_poll_interval: Annotated[float, Field(gt=0)] = 0.5
     relay_batch_size: Annotated[int, Field(ge=1, le=10000)] = 200
     relay_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    relay_drain_seconds: Annotated[float, Field(ge=0, le=3600)] = 20.0
     data_key_rotation_seconds: Annotated[int, Field(ge=60, le=3600)] = 3600
     checkpoint_interval_seconds: Annotated[int, Field(ge=1)] = 300
     plan_retention_days: Annotated[int, Field(ge=0, le=3650)] = 90

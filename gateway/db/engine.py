@@ -10,6 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from gateway.errors import DatabaseUnavailable
+
 
 def normalise_url(url: str) -> sa.URL:
     """Accept postgresql:// / postgres:// and use the psycopg 3 driver for them."""
@@ -55,3 +57,17 @@ def create_engine(url: str, **kwargs: Any) -> sa.Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(parsed, **kwargs)
+
+
+def unavailable(exc: BaseException) -> DatabaseUnavailable | None:
+    """The DatabaseUnavailable that a SQLAlchemy error stands for, or None when it is another
+    kind of error (a constraint, a bug). Callers map with `raise unavailable(exc) from exc`.
+
+    Lost or refused connections (PostgreSQL restarted, its backend terminated, a fail-over),
+    a busy SQLite file and an exhausted connection pool are all retriable.
+    """
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError) or (
+        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+    ):
+        return DatabaseUnavailable(f"database unavailable: {str(exc).splitlines()[0]}")
+    return None

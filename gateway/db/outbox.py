@@ -5,6 +5,10 @@ connection (the intake queues rows; the relay moves them; nothing else writes th
        |                  |----lease out, not on the topic--> pending (released for retry)
        |                  `----found on the topic-----------> delivered
        `--consent or team no longer holds--> withheld         (envelope and subject erased)
+
+After a restore from a backup (`helhet db restored`) every pending or in-flight row becomes
+in_flight with its lease run out: it may have been published after the backup was taken, so the
+relay looks for it on its topic before it publishes it.
 """
 
 from __future__ import annotations
@@ -205,3 +209,20 @@ def release(conn: sa.Connection, ids: Iterable[int]) -> None:
     conn.execute(
         outbox.update().where(outbox.c.id.in_(list(ids))).values(status=PENDING, lease_until=None)
     )
+
+
+def in_doubt(conn: sa.Connection, now: dt.datetime) -> int:
+    """pending | in_flight -> in_flight, lease run out: each may have been published since the
+    backup this database was restored from. The relay's recovery then looks every one up on its
+    topic (past the deliveries recorded before it was created) before it publishes it.
+    Returns the number of rows."""
+    result = conn.execute(
+        outbox.update()
+        .where(outbox.c.status.in_(UNFINISHED))
+        .values(
+            status=IN_FLIGHT,
+            claimed_at=sa.func.coalesce(outbox.c.claimed_at, outbox.c.created_at),
+            lease_until=now,
+        )
+    )
+    return int(result.rowcount)

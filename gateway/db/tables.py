@@ -1,4 +1,4 @@
-"""The gateway's own tables (clients, families, records, outbox), SQLAlchemy Core.
+"""The gateway's own tables (clients, families, records, updates, outbox), SQLAlchemy Core.
 
 The consent and audit packages own theirs; one Alembic history covers all of them.
 """
@@ -68,6 +68,22 @@ records = sa.Table(
     sa.Column("response", sa.JSON, nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("agency", "idempotency_key", name="uq_gateway_records_idempotency"),
+)
+
+# Every plan update forwarded, by its own identity: the SHA-256 of its source (agency, system,
+# record type, record id) and items, without the update_id and the time received (an adapter
+# derives the update_id from the record's bytes, which a re-serialised retry changes). The same
+# record posted again (an agency's retry without an Idempotency-Key) is answered from here and
+# forwarded no second time; a changed record with the same id is a new version. No content.
+updates = sa.Table(
+    "gateway_updates",
+    metadata,
+    sa.Column("agency", sa.String(40), primary_key=True),
+    sa.Column("content_sha256", sa.String(64), primary_key=True),
+    sa.Column("update_id", sa.String(200), nullable=False),
+    sa.Column("record_id", sa.String(40), nullable=False),
+    sa.Column("routes", sa.JSON, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 # Sealed messages waiting for (or done with) publication. The envelope is deleted once the broker

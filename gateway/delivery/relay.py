@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -25,9 +26,11 @@ from audit.entries import Entry, EntryType, Outcome
 from gateway.clock import utcnow
 from gateway.config.instance import Instance
 from gateway.db import migrate, outbox
+from gateway.db.engine import unavailable
 from gateway.errors import GatewayError
 from gateway.intake import routing
 from gateway.intake.services import Services
+from gateway.kafka.broker import memory_only_warning
 from gateway.kafka.publisher import OutMessage, Placement, Publisher
 
 log = logging.getLogger("helhet.relay")
@@ -106,6 +109,7 @@ class Relay:
         self.clock = clock
         self.relay_id = uuid.uuid4().hex[:12]
         self._topics_ready = False
+        self._warned: str | None = None
         self.last_error: str | None = None
 
     @property
@@ -120,12 +124,16 @@ class Relay:
         from schemas import Agency
 
         settings = self.services.settings
-        self.publisher.ensure_topics(
+        cluster_id = self.publisher.ensure_topics(
             [settings.topic(a.value) for a in Agency],
             settings.kafka_topic_partitions,
             settings.kafka_replication_factor,
         )
         self._topics_ready = True
+        warning = memory_only_warning(cluster_id, settings.kafka_bootstrap_servers)
+        if warning and settings.environment != "test" and warning != self._warned:
+            log.warning("%s", warning)
+            self._warned = warning
 
     def run_once(self) -> RelayStats:
         """Recover in-doubt rows, then claim, re-check, publish and record one batch."""
@@ -340,9 +348,18 @@ class Relay:
 
     # --- loop -----------------------------------------------------------------------------
 
-    def run(self, stop: threading.Event, *, idle_sleep: float | None = None) -> None:
-        """Relay until `stop` is set; back off (up to 30 s) while the broker is unavailable."""
-        idle = idle_sleep if idle_sleep is not None else self.services.settings.relay_poll_interval
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        idle_sleep: float | None = None,
+        drain_seconds: float | None = None,
+    ) -> None:
+        """Relay until `stop` is set, backing off (up to 30 s) while the broker or the database
+        is unavailable; then drain what is waiting for at most `drain_seconds` (default: the
+        relay_drain_seconds setting) and close the producer."""
+        settings = self.services.settings
+        idle = idle_sleep if idle_sleep is not None else settings.relay_poll_interval
         backoff = 0.0
         while not stop.is_set():
             try:
@@ -356,17 +373,50 @@ class Relay:
                     stop.wait(backoff)
                 elif stats.worked == 0:
                     stop.wait(idle)
-            except GatewayError as exc:
-                self.last_error = str(exc)
+            except (GatewayError, sa.exc.SQLAlchemyError) as exc:
+                problem = _retriable(exc)
+                self.last_error = str(problem)
                 backoff = min(30.0, max(0.5, backoff * 2))
-                log.warning("relay: %s (retrying in %.1f s)", exc, backoff)
+                log.warning("%s (retrying in %.1f s)", problem, backoff)
                 stop.wait(backoff)
-            except sa.exc.OperationalError as exc:
-                self.last_error = str(exc)
-                backoff = min(30.0, max(0.5, backoff * 2))
-                log.warning("relay: database unavailable: %s", exc)
-                stop.wait(backoff)
-        self.publisher.close()
+        self.finish(settings.relay_drain_seconds if drain_seconds is None else drain_seconds)
+
+    def finish(self, seconds: float) -> RelayStats:
+        """After a stop: publish what is waiting for at most `seconds` (rounds already begun
+        end within the broker's request timeout), stopping at once when nothing is waiting or
+        a round fails; then close the producer."""
+        total = RelayStats()
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                stats = self.run_once()
+                for name in ("delivered", "withheld", "failed", "recovered"):
+                    setattr(total, name, getattr(total, name) + getattr(stats, name))
+                if stats.worked == 0 or stats.failed:
+                    break
+        except (GatewayError, sa.exc.SQLAlchemyError) as exc:
+            log.warning("stopped draining: %s", _retriable(exc))
+        finally:
+            self.publisher.close()
+        if total.worked:
+            log.info(
+                "drained %d message(s) before stopping (%d withheld, %d failed)",
+                total.delivered + total.recovered,
+                total.withheld,
+                total.failed,
+            )
+        return total
+
+
+def _retriable(exc: Exception) -> GatewayError:
+    """A GatewayError as it is; a lost database connection as DatabaseUnavailable; anything
+    else is a bug and is raised."""
+    if isinstance(exc, GatewayError):
+        return exc
+    mapped = unavailable(exc)
+    if mapped is None:
+        raise exc
+    return mapped
 
 
 class RelayThread:
@@ -382,7 +432,11 @@ class RelayThread:
     def start(self) -> None:
         self.thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop and wait for the drain (relay_drain_seconds plus one broker round at most)."""
+        if timeout is None:
+            settings = self.relay.services.settings
+            timeout = settings.relay_drain_seconds + settings.kafka_request_timeout_ms / 1000 + 5
         self.stop_event.set()
         self.thread.join(timeout)
 
@@ -417,9 +471,21 @@ def drain(instance: Instance) -> int:
 
 
 def run_until_signalled(instance: Instance) -> None:
-    """`helhet relay`: relay until SIGTERM or SIGINT."""
+    """`helhet relay`: relay until SIGTERM or SIGINT, then drain for at most
+    relay_drain_seconds (a second signal stops the drain at once)."""
     relay = _standalone(instance)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # asked twice: no more draining
+        log.info(
+            "%s received: draining for at most %.0f s",
+            signal.Signals(signum).name,
+            instance.settings.relay_drain_seconds,
+        )
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     relay.run(stop)

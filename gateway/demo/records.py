@@ -6,6 +6,7 @@ agency format the adapter documents).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,22 +77,33 @@ class DemoRecord:
     family_id: str
 
 
-def render(name: str, persons: list[str]) -> tuple[str, str, bytes]:
+ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+def render(name: str, persons: list[str], revision: int = 0) -> tuple[str, str, bytes]:
+    """A template's body about `persons`; `revision` > 0: a later version of the same record
+    (its latest date moved on by that many days), which helhet forwards as a new version
+    where it would recognise the same record sent again."""
     template = TEMPLATES[name]
     text = (EXAMPLES / template.file).read_text(encoding="utf-8")
     if template.line is not None:
         text = text.splitlines()[template.line]
     for old, new in zip(template.persons, persons, strict=True):
         text = text.replace(old, new)
+    if revision and (dates := ISO_DATE.findall(text)):
+        latest = max(dates)
+        later = dt.date.fromisoformat(latest) + dt.timedelta(days=revision)
+        text = text.replace(latest, later.isoformat())
     return template.agency, template.content_type, text.encode("utf-8")
 
 
-def records_for(family: DemoFamily, today: dt.date) -> list[DemoRecord]:
-    """What each agency of this family's world would send about its members."""
+def records_for(family: DemoFamily, today: dt.date, revision: int = 0) -> list[DemoRecord]:
+    """What each agency of this family's world would send about its members (`revision`:
+    which version of each record, see `render`)."""
     out: list[DemoRecord] = []
 
     def add(name: str, *persons: DemoPerson) -> None:
-        agency, content_type, body = render(name, [p.id for p in persons])
+        agency, content_type, body = render(name, [p.id for p in persons], revision)
         out.append(DemoRecord(agency, content_type, body, name, family.family_id))
 
     for member in family.members:

@@ -165,7 +165,8 @@ def _stream_records(
     today = dt.date.today()
     result.rounds += 1
     for family in families:
-        for record in records_for(family, today):
+        # Each round sends new versions: the same records again would be recognised as such.
+        for record in records_for(family, today, revision=result.rounds - 1):
             response = http.post(
                 f"/v1/records/{record.agency}",
                 content=record.body,
@@ -349,6 +350,10 @@ def run_demo(
     result = DemoResult()
     broker = EmbeddedBroker(log_path=None)
     echo(f"starting the bundled Kafka-protocol broker on {broker.bootstrap_servers} ...")
+    echo(
+        "  (memory-only: its topics, and every message on them, are gone when the demo stops; "
+        "production uses Apache Kafka)"
+    )
     broker.start()
     instance: Instance | None = None
     try:
@@ -389,6 +394,10 @@ def run_demo(
             echo("")
             echo(f"API documentation: {base}/docs   (OpenAPI: {base}/openapi.json)")
             echo(f"instance files:    {directory} (config, keys, tokens below)")
+            echo(
+                "the broker keeps its topics in memory only: after Ctrl-C the database and "
+                f"its log stay in {directory}, the messages do not"
+            )
             (directory / "tokens.json").write_text(
                 "{\n" + ",\n".join(f'  "{k}": "{v}"' for k, v in tokens.items()) + "\n}\n"
             )

@@ -54,11 +54,13 @@ class Refused:
 
 @dataclass
 class Minimised:
-    """What a record leads to: messages to seal, refusals to log, the answer's routes."""
+    """What a record leads to: messages to seal, refusals to log, the answer's routes (in all,
+    and per update_id)."""
 
     messages: list[Permitted] = field(default_factory=list)
     refusals: list[Refused] = field(default_factory=list)
     routes: dict[tuple[str, str], RouteOutcome] = field(default_factory=dict)
+    by_update: dict[str, dict[tuple[str, str], RouteOutcome]] = field(default_factory=dict)
 
 
 def minimise(
@@ -74,7 +76,9 @@ def minimise(
 def _decide_target(
     services: Services, result: Minimised, target: Target, *, source: str, now: dt.datetime
 ) -> None:
-    acc = result.routes.setdefault((target.family_id, target.recipient), RouteOutcome())
+    route = (target.family_id, target.recipient)
+    acc = result.routes.setdefault(route, RouteOutcome())
+    own = result.by_update.setdefault(target.update.update_id, {}).setdefault(route, RouteOutcome())
     has_key = services.recipient_keys.get(target.recipient) is not None
     permitted: dict[str, tuple[Decision, list[PlanItem]]] = {}
     denied: dict[tuple[str, str | None], list[str]] = defaultdict(list)
@@ -86,10 +90,12 @@ def _decide_target(
         if decision.permit and has_key:
             permitted.setdefault(decision.basis or "", (decision, []))[1].append(item)
             acc.disclosed.add(category)
+            own.disclosed.add(category)
         else:
             reason = decision.reason.value if not decision.permit else NO_RECIPIENT_KEY
             denied[(reason, decision.basis)].append(category)
             acc.withheld.add(category)
+            own.withheld.add(category)
     for decision, chosen in permitted.values():
         result.messages.append(
             Permitted(

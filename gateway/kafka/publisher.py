@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,9 +51,24 @@ class Publisher(Protocol):
     ) -> dict[str, Placement]:
         """Which of `message_ids` are already on `topic` (reading partitions past `after`)."""
 
-    def ensure_topics(self, topics: Iterable[str], partitions: int, replication: int) -> None: ...
+    def ensure_topics(self, topics: Iterable[str], partitions: int, replication: int) -> str | None:
+        """Create the topics that do not exist; return the cluster's id (None if unknown)."""
 
     def close(self) -> None: ...
+
+
+def probe(bootstrap_servers: str, timeout: float = 1.0) -> None:
+    """Raise BrokerUnavailable unless some bootstrap server accepts a TCP connection.
+
+    kafka-python waits its whole bootstrap timeout (15 s by default) for a broker that is down;
+    this notices in a second, so a relay waiting for the broker stops promptly when asked.
+    """
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        with contextlib.suppress(OSError, ValueError):
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+            return
+    raise BrokerUnavailable(f"cannot reach Kafka at {bootstrap_servers}: no server answers")
 
 
 class KafkaPublisher:
@@ -65,6 +81,7 @@ class KafkaPublisher:
 
     def _get_producer(self) -> KafkaProducer:
         if self._producer is None:
+            probe(self.bootstrap_servers)
             try:
                 self._producer = KafkaProducer(
                     bootstrap_servers=self.bootstrap_servers,
@@ -135,7 +152,8 @@ class KafkaPublisher:
                 found[raw.decode()] = Placement(topic, record.partition, record.offset)
         return found
 
-    def ensure_topics(self, topics: Iterable[str], partitions: int, replication: int) -> None:
+    def ensure_topics(self, topics: Iterable[str], partitions: int, replication: int) -> str | None:
+        probe(self.bootstrap_servers)
         try:
             admin = KafkaAdminClient(
                 bootstrap_servers=self.bootstrap_servers,
@@ -157,10 +175,12 @@ class KafkaPublisher:
                             for t in missing
                         ]
                     )
+            cluster_id = admin.describe_cluster().get("cluster_id")
         except KafkaError as exc:
             raise BrokerUnavailable(f"cannot create topics: {exc}") from exc
         finally:
             admin.close()
+        return cluster_id if isinstance(cluster_id, str) else None
 
     def close(self) -> None:
         self._reset()

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from gateway.errors import BrokerUnavailable
@@ -32,6 +33,25 @@ def topic_partitions(bootstrap_servers: str, topic: str, request_timeout_ms: int
         return recipient_topics.topic_partitions(bootstrap_servers, topic, request_timeout_ms)
     except RecipientBrokerUnavailable as exc:
         raise BrokerUnavailable(str(exc)) from exc
+
+
+def cluster_id(bootstrap_servers: str, request_timeout_ms: int = 10000) -> str | None:
+    """The cluster's id as the broker reports it; None when it cannot be asked."""
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers,
+            request_timeout_ms=request_timeout_ms,
+            bootstrap_timeout_ms=request_timeout_ms,
+        )
+    except KafkaError:
+        return None
+    try:
+        found = admin.describe_cluster().get("cluster_id")
+    except KafkaError:
+        return None
+    finally:
+        admin.close()
+    return found if isinstance(found, str) else None
 
 
 def read_topic(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from gateway.intake import families, routing
 from gateway.intake.minimise import minimise
-from gateway.intake.pipeline import Route, forward, forward_targets
+from gateway.intake.pipeline import Route, forward, forward_targets, merge_routes
 from gateway.intake.services import Services
 from gateway.plan import store
 from gateway.plan.items import change_update, update_of
@@ -76,7 +76,7 @@ def send_overviews(
     family, _ = families.get(conn, family_id)
     wanted = [a.value for a in family.team if recipients is None or a.value in recipients]
     targets = [t for r in wanted for t in _overview_targets(services, conn, family, r, now)]
-    return forward_targets(
+    by_update = forward_targets(
         services,
         conn,
         targets,
@@ -85,6 +85,7 @@ def send_overviews(
         record_id=uuid.uuid4().hex,
         now=now,
     )
+    return merge_routes(by_update.values())
 
 
 def preview(

@@ -1,9 +1,8 @@
-"""deploy/: the Dockerfile, compose file, nginx configs, Helm chart and example configs.
-
-No Docker engine, nginx or Helm runs on the build machine, so these files are checked
-statically: every YAML parses, the commands they run exist in the `helhet` CLI, the
-HELHET_* variables they set are real Settings keys, the example configs load as production
-configurations, and the Helm templates reference values that exist.
+"""deploy/: the Dockerfile, compose file, nginx configs, Helm chart and example configs, read
+as helhet understands them: every YAML parses, the commands they run exist in the `helhet` CLI,
+the HELHET_* variables they set are real Settings keys, the example configs load as production
+configurations, and the Helm templates reference values that exist. (test_deploy_tools.py runs
+hadolint, the Compose schema, Helm and the Kubernetes schemas over the same files.)
 """
 
 from __future__ import annotations
@@ -23,10 +22,16 @@ from gateway.cli import cli
 from gateway.config.settings import Settings, load_settings
 from gateway.intake.pipeline import PURPOSE
 from schemas import Agency
+from tests.helpers.deploy import (
+    CHART,
+    DEPLOY,
+    ROOT,
+    compose,
+    dockerfile,
+    load_yaml,
+    with_defaults,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOY = ROOT / "deploy"
-CHART = DEPLOY / "helm" / "helhet"
 HELHET_SERVICES = ("migrate", "gateway", "relay")
 SETTINGS_ENV = {f"HELHET_{name.upper()}" for name in Settings.model_fields} - {"HELHET_CONFIG_FILE"}
 # HELHET_CONFIG names the file (read by the CLI and load_settings), not a Settings key.
@@ -44,21 +49,6 @@ def _no_helhet_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("HELHET_"):
             monkeypatch.delenv(name)
-
-
-def load_yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def compose() -> dict[str, Any]:
-    data = load_yaml(DEPLOY / "compose.yaml")
-    assert isinstance(data, dict)
-    return data
-
-
-def with_defaults(text: str) -> str:
-    """Compose interpolation with every variable at its default (`${X:-d}` -> d)."""
-    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text)
 
 
 def resolve_cli(args: list[str]) -> tuple[click.Command, list[str]]:
@@ -238,10 +228,6 @@ def test_example_statutes_name_the_law() -> None:
 
 
 # --- Dockerfile --------------------------------------------------------------------------
-
-
-def dockerfile() -> str:
-    return (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
 
 
 def instruction(name: str) -> list[str]:

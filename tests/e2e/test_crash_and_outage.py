@@ -40,8 +40,9 @@ def _family_with_consent(gw: Gateway) -> str:
     return person
 
 
-def _post_many(gw: Gateway, person: str, n: int) -> None:
-    for i in range(n):
+def _post_many(gw: Gateway, person: str, n: int, *, first: int = 0) -> None:
+    """Post `n` different records (cards numbered from `first`)."""
+    for i in range(first, first + n):
         card = nav_card(person, f"0e9d8c7b-6a5f-4e3d-8c2b-{i:012d}")
         response = gw.post("nav", card, "application/json")
         assert response.status_code == 202, response.text
@@ -110,7 +111,7 @@ def test_broker_stopped_and_started_delivers_everything_once(
             _post_many(gw, person, 3)
             assert relay.run_once().delivered == 3
             broker.stop()
-            _post_many(gw, person, 5)  # accepted while the broker is down
+            _post_many(gw, person, 5, first=3)  # accepted while the broker is down
             down = relay.run_once()
             assert down.delivered == 0 and down.failed == 5
             broker.start()

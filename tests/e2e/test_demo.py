@@ -31,6 +31,7 @@ def test_demo_summary_adds_up(tmp_path: Path, kafka_bootstrap: str) -> None:
     assert result.overview_routes["disclosed"] > 0
     copies = [tmp_path / "demo" / name for name in result.family_copies]
     assert len(copies) == result.plans and all("Våre mål" in p.read_text() for p in copies)
+    assert "memory-only" in text and "the messages do not" in text  # said where it is read
 
 
 def test_demo_command_help_lists_it() -> None:

@@ -213,11 +213,8 @@ def make_instance(
     return instance, agency_keys
 
 
-@contextmanager
-def running_gateway(
-    tmp_path: Path, database_url: str, kafka: str, extra_toml: str = ""
-) -> Iterator[Gateway]:
-    instance, agency_keys = make_instance(tmp_path, database_url, kafka, extra_toml)
+def add_clients(instance: Instance) -> dict[str, str]:
+    """A client per agency, a coordinator, a privacy officer and an operator: their tokens."""
     tokens = {}
     with instance.engine.begin() as conn:
         for agency in Agency:
@@ -231,6 +228,15 @@ def running_gateway(
             conn, "dpo", Role.PRIVACY_OFFICER, None, now=NOW
         ).token
         tokens["operator"] = add_client(conn, "ops", Role.OPERATOR, None, now=NOW).token
+    return tokens
+
+
+@contextmanager
+def running_gateway(
+    tmp_path: Path, database_url: str, kafka: str, extra_toml: str = ""
+) -> Iterator[Gateway]:
+    instance, agency_keys = make_instance(tmp_path, database_url, kafka, extra_toml)
+    tokens = add_clients(instance)
     app = create_app(instance)
     gateway = None
     try:

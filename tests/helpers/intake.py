@@ -123,9 +123,9 @@ def plan_update(source: str, subject: str, categories: list[str]) -> PlanUpdate:
 def forward(
     services: Services, source: str, updates: list[PlanUpdate], now: dt.datetime = NOW
 ) -> list[Route]:
-    """Forward as POST /v1/records does after translating: one transaction."""
+    """Forward as POST /v1/records does after translating: one transaction; all routes."""
     with services.engine.begin() as conn:
-        return pipeline.forward(
+        by_update = pipeline.forward_by_update(
             services,
             conn,
             updates,
@@ -134,3 +134,4 @@ def forward(
             record_id=uuid.uuid4().hex,
             now=now,
         )
+    return pipeline.merge_routes(by_update.values())

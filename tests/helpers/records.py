@@ -33,3 +33,14 @@ def young_person_family(gw: Gateway, team: list[str]) -> tuple[str, str]:
     person, born = gw.person(19)
     family = gw.enrol([{"id": person, "role": "child", "birth_date": born.isoformat()}], team)
     return person, family
+
+
+def nav_shares_employment_with_school(gw: Gateway, person: str) -> str:
+    """The young person's consent: NAV may share `employment` with the school (its id)."""
+    return gw.consent(
+        subject=person,
+        given_by=[person],
+        sources=["nav"],
+        recipients=["school"],
+        categories=["employment"],
+    )

@@ -44,6 +44,7 @@ class FakeBroker:
         self.lose_acks = False
         self.ensured: list[list[str]] = []
         self.lookups = 0
+        self.closed = False
 
     def publish(self, messages: Sequence[OutMessage]) -> list[Placement | Exception]:
         results: list[Placement | Exception] = []
@@ -77,7 +78,7 @@ class FakeBroker:
         self.ensured.append(list(topics))
 
     def close(self) -> None:
-        pass
+        self.closed = True
 
     def published(self) -> list[str]:
         return [m.message_id for messages in self.topics.values() for m in messages]
@@ -243,3 +244,37 @@ def test_a_family_s_later_message_waits_for_its_earlier_one(
     with services.engine.connect() as conn:
         ids = dict(conn.execute(sa.select(table.c.id, table.c.message_id)).all())
     assert order[ids[first]] < order[ids[second]]
+
+
+# --- stopping: a bounded drain ---------------------------------------------------------------
+
+
+def test_finish_drains_what_waits_then_closes(
+    services: Services, broker: FakeBroker, relay: Relay
+) -> None:
+    _queue(services, 5)
+    relay.batch_size = 2
+    drained = relay.finish(60)
+    assert (drained.delivered, drained.failed) == (5, 0)
+    assert _statuses(services) == {"delivered": 5}
+    assert broker.closed
+
+
+def test_finish_with_nothing_waiting_runs_one_empty_round(
+    services: Services, broker: FakeBroker, relay: Relay
+) -> None:
+    assert relay.finish(3600).worked == 0  # returns at once, not after an hour
+    assert broker.closed
+
+
+def test_finish_stops_at_a_failed_round_and_at_its_bound(
+    services: Services, broker: FakeBroker, relay: Relay
+) -> None:
+    _queue(services, 3)
+    relay.ensure_topics()
+    broker.down = True
+    assert relay.finish(3600).failed == 3  # the broker is down: no waiting for it
+    assert _statuses(services) == {"in_flight": 3}  # looked up on the topic by the next relay
+    broker.down = False
+    assert relay.finish(0).worked == 0  # no time left: not one round
+    assert _statuses(services) == {"in_flight": 3}
