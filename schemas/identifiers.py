@@ -44,6 +44,12 @@ class PersonIdentifier:
         return "DK" if self.kind is IdKind.CPR else "NO"
 
 
+def ascii_digits(text: str) -> bool:
+    """True for a non-empty string of the ASCII digits 0-9 only (`str.isdigit` also takes
+    fullwidth, Arabic-Indic and other Unicode digits, which no identifier may contain)."""
+    return text.isascii() and text.isdigit()
+
+
 # The process-wide default is set once by the gateway from its settings; a context (tests, a
 # request) may override it.
 _default_allow_synthetic = False
@@ -93,7 +99,7 @@ def fnr_check_digits_ok(number: str) -> bool:
     with a remainder 0-3 mod 11. The second check digit is unchanged: the weighted sum over all
     eleven digits (5,4,3,2,7,6,5,4,3,2,1) must be 0 mod 11.
     """
-    if len(number) != 11 or not number.isdigit():
+    if len(number) != 11 or not ascii_digits(number):
         return False
     if _weighted(number[:10], _W1_2032) % 11 not in (0, 1, 2, 3):
         return False
@@ -117,8 +123,8 @@ def classic_check_digits(first_nine: str) -> str | None:
 
 def parse_norwegian(number: str, *, allow_synthetic: bool) -> PersonIdentifier:
     """Validate a fødselsnummer or D-number (11 digits)."""
-    if len(number) != 11 or not number.isdigit():
-        raise IdentifierError("a Norwegian identity number has exactly 11 digits")
+    if len(number) != 11 or not ascii_digits(number):
+        raise IdentifierError("a Norwegian identity number has exactly 11 digits 0-9")
     day, month = int(number[0:2]), int(number[2:4])
     kind = IdKind.FNR
     if day > 40:
@@ -155,8 +161,8 @@ def cpr_century(yy: int, seventh: int) -> int:
 def parse_cpr(number: str) -> PersonIdentifier:
     """Validate a Danish CPR number (DDMMYY-SSSS or 10 digits): format and date only."""
     digits = number[:6] + number[7:] if len(number) == 11 and number[6] == "-" else number
-    if len(digits) != 10 or not digits.isdigit():
-        raise IdentifierError("a CPR number is DDMMYY-SSSS or ten digits")
+    if len(digits) != 10 or not ascii_digits(digits):
+        raise IdentifierError("a CPR number is DDMMYY-SSSS or ten digits 0-9")
     day, month, yy = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
     year = cpr_century(yy, int(digits[6])) + yy
     try:
@@ -175,6 +181,8 @@ def parse_person_id(value: str, *, allow_synthetic: bool | None = None) -> Perso
         raise IdentifierError("an identifier is a string of digits")
     if allow_synthetic is None:
         allow_synthetic = synthetic_allowed()
+    if not value.isascii():
+        raise IdentifierError("an identifier consists of the ASCII digits 0-9 (and a CPR '-')")
     if len(value) == 11 and value.isdigit():
         return parse_norwegian(value, allow_synthetic=allow_synthetic)
     if len(value) in (10, 11):

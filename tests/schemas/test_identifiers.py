@@ -126,3 +126,17 @@ def test_acceptance_matches_the_definition(number: str) -> None:
     weights1 = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
     assert sum(int(d) * w for d, w in zip(number[:10], weights1, strict=True)) % 11 <= 3
     assert parsed.value == number
+
+
+@pytest.mark.parametrize(
+    "digits", ["０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "०१२३४५६७८९", "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗"]
+)
+def test_only_ascii_digits_are_digits(digits: str) -> None:
+    """Finding 1: fullwidth, Arabic-Indic, Devanagari and mathematical digits are refused, never
+    normalised: 15076500565 written in them is not an identifier."""
+    for number in ("15076500565", "0108589995", "010858-9995"):
+        written = number.translate(str.maketrans("0123456789", digits))
+        assert written.isdigit() or "-" in written  # what str.isdigit() let through
+        with pytest.raises(IdentifierError, match="0-9"):
+            parse_person_id(written, allow_synthetic=True)
+    assert not fnr_check_digits_ok("15076500565".translate(str.maketrans("0123456789", digits)))
