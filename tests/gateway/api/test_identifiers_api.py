@@ -81,3 +81,25 @@ def test_fullwidth_identifiers_are_refused_everywhere(api: Gateway) -> None:
     assert "personIdent" in response.text
     # nothing was enrolled twice, nothing logged about the wide number
     assert len(api.log_entries()) == 0
+
+
+def test_a_birth_date_contradicting_the_number_is_refused(api: Gateway) -> None:
+    """Finding 8: 03441550188 is a child born 2015-04-03; enrolled as born 2001-01-01 it would
+    count as an adult who consents alone. Refused with 422; left out, the number's is taken."""
+    child = "03441550188"
+    with api.client("coordinator") as c:
+        body = {
+            "members": [{"id": child, "role": "child", "birth_date": "2001-01-01"}],
+            "team": ["nav", "health"],
+            "coordinator": {"agency": "family_centre", "name": "K"},
+        }
+        _problem(c.post("/v1/families", json=body), 422, "/members/0/birth_date")
+        del body["members"][0]["birth_date"]  # type: ignore[attr-defined]
+        response = c.post("/v1/families", json=body)
+        assert response.status_code == 201, response.text
+        family = c.get(response.headers["location"]).json()
+        assert family["members"][0]["birth_date"] == "2015-04-03"
+        # a change of members is checked the same way
+        body["members"][0]["birth_date"] = "2001-01-01"  # type: ignore[index]
+        response = c.patch(response.headers["location"], json={"members": body["members"]})
+        _problem(response, 422, "/members/0/birth_date")
