@@ -7,8 +7,9 @@ only the floors below it (tests/test_layering.py checks it, with no import cycle
     cli/          `helhet …`: one module per command; parse, call one function, print
     demo/         `helhet demo`: a synthetic municipality end to end
     api/          the HTTP API: app, deps (all FastAPI wiring), problem+json, clients and bearer
-                  tokens, access entries, bodies, rate limits, metrics, serving; routers/ (one
-                  per resource)
+                  tokens, access declarations and the request guard (token and body limit
+                  before any body is read), access entries, bodies, rate limits, metrics,
+                  serving; routers/ (one per resource)
     delivery/     the relay: outbox -> Kafka, consent re-checked just before, deliveries
                   recorded; reconciliation of the topics with the log
     intake/       a record (or a consent change) -> routing -> decisions -> minimisation ->

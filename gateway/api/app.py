@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway.api import problems
+from gateway.api.guard import RequestGuard
 from gateway.api.metrics import Metrics
 from gateway.api.ratelimit import RateLimiter
 from gateway.api.routers import (
@@ -91,6 +92,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.rate_limiter = RateLimiter(instance.settings.rate_limit_per_minute)
     problems.install(app)
+    app.add_middleware(RequestGuard)  # token and body limit before any body is read
     for router in (
         health.router,
         keys.router,

@@ -1,5 +1,6 @@
 """Request bodies read as a stream with a size limit: 413 problem+json once the limit is passed,
-before the rest is read (a declared Content-Length over the limit is refused at once).
+before the rest is read (a declared Content-Length over the limit is refused at once). The
+request guard applies one limit to every route; a route may read with a tighter one.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from fastapi import Request
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
 
 
-def _too_large(limit: int, what: str) -> Problem:
+def too_large(limit: int, what: str) -> Problem:
     return Problem(
         413,
         "Body too large",
@@ -23,10 +24,10 @@ async def read_body(request: Request, limit: int, what: str = "the body") -> byt
     """The whole body, or a 413 Problem as soon as it exceeds `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit, what)
+        raise too_large(limit, what)
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            raise _too_large(limit, what)
+            raise too_large(limit, what)
     return bytes(body)

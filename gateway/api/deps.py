@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 
 from gateway.api import access_log
-from gateway.api.clients import Principal, Role, authenticate
+from gateway.api.auth import bearer_token, principal_for, unauthorized
+from gateway.api.clients import Principal, Role
 from gateway.api.metrics import Metrics
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
 from gateway.api.ratelimit import RateLimiter
@@ -44,16 +45,6 @@ def get_engine(instance: InstanceDep) -> sa.Engine:
 EngineDep = Annotated[sa.Engine, Depends(get_engine)]
 
 
-def _unauthorized(detail: str) -> Problem:
-    return Problem(
-        401,
-        "Unauthorized",
-        detail,
-        type_=PROBLEM_TYPE_BASE + "unauthorized",
-        headers={"WWW-Authenticate": 'Bearer realm="helhet"'},
-    )
-
-
 def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
@@ -71,18 +62,19 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 def get_principal(request: Request, engine: EngineDep) -> Principal:
-    """The authenticated caller, from `Authorization: Bearer <token>`."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        access_log.record_denied(engine, request, status=401, reason="no_bearer_token")
-        raise _unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-    with engine.connect() as conn:
-        principal = authenticate(conn, token.strip())
+    """The authenticated caller: the request guard's (gateway.api.guard), which checked the
+    bearer token before the body was read; else from `Authorization: Bearer <token>` here."""
+    principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
-        access_log.record_denied(engine, request, status=401, reason="unknown_token")
-        raise _unauthorized("the bearer token is unknown or revoked")
-    request.state.principal = principal
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            access_log.record_denied(engine, request, status=401, reason="no_bearer_token")
+            raise unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+        principal = principal_for(engine, token)
+        if principal is None:
+            access_log.record_denied(engine, request, status=401, reason="unknown_token")
+            raise unauthorized("the bearer token is unknown or revoked")
+        request.state.principal = principal
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = limiter.check(principal.client_id)
     if wait > 0:

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from consent import fhir, store
 from consent.errors import ConsentError
 from consent.models import ConsentIn, ConsentRecord, WithdrawalIn
+from gateway.api.access import allow
 from gateway.api.bodies import read_body
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
@@ -175,6 +176,7 @@ def _record(services: Services, consent: ConsentIn, client: str) -> ConsentRecor
         }
     },
 )
+@allow(Role.COORDINATOR)
 async def post_consent(
     request: Request, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -201,6 +203,7 @@ async def post_consent(
 
 
 @router.get("")
+@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
 def list_consents(
     subject: Annotated[PersonId, Query(description="the subject's identity number")],
     principal: Reader,
@@ -215,6 +218,7 @@ def list_consents(
 
 
 @router.get("/{consent_id}", response_model=ConsentRecord)
+@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
 def read_consent(
     consent_id: ConsentIdPath,
     principal: Reader,
@@ -236,6 +240,7 @@ def read_consent(
 
 
 @router.get("/{consent_id}/history")
+@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
 def consent_history(
     consent_id: ConsentIdPath, principal: Reader, services: ServicesDep
 ) -> JSONResponse:
@@ -251,6 +256,7 @@ def consent_history(
 
 
 @router.post("/{consent_id}/withdraw", response_model=WithdrawnConsent)
+@allow(Role.COORDINATOR)
 def withdraw(
     consent_id: ConsentIdPath, body: WithdrawalIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:

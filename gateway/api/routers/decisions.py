@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from consent.models import DecisionAnswer, DecisionRequest
+from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
@@ -31,6 +32,7 @@ class DecisionAnswers(BaseModel):
 
 
 @router.post("", response_model=DecisionAnswers)
+@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER, Role.AGENCY)
 def decide(body: DecisionRequest, principal: Asker, services: ServicesDep) -> JSONResponse:
     """Permit or deny, per category, as the gateway would decide when forwarding.
 

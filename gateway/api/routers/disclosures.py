@@ -25,6 +25,7 @@ from audit.errors import BadRange, UnknownIndex
 from audit.fhir import to_fhir_audit_event
 from audit.query import CSV_COLUMNS, Filters, csv_row, query, subject_report
 from gateway.api import access_log
+from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
@@ -204,6 +205,7 @@ class DisclosureQuery(BaseModel):
 
 
 @router.get(LIST_ROUTE)
+@allow(Role.PRIVACY_OFFICER)
 def list_disclosures(
     principal: PrivacyOfficer,
     services: ServicesDep,
@@ -260,6 +262,7 @@ def list_disclosures(
 
 
 @router.get(ENTRY_ROUTE)
+@allow(Role.PRIVACY_OFFICER)
 def read_disclosure(
     index: Annotated[int, Path(ge=0)],
     principal: PrivacyOfficer,
@@ -320,6 +323,7 @@ def read_disclosure(
 
 
 @router.get(SUBJECT_ROUTE)
+@allow(Role.PRIVACY_OFFICER)
 def subject_disclosures(
     person: Annotated[PersonId, Path(description="the person's identity number")],
     principal: PrivacyOfficer,

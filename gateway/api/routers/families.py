@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import ValidationError
 
+from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import EngineDep, SettingsDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem, validation_problem
@@ -33,6 +34,7 @@ def _view(family: Any, version: int) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
+@allow(Role.COORDINATOR)
 def create_family(
     body: families.FamilyIn,
     principal: Coordinator,
@@ -57,6 +59,7 @@ def create_family(
 
 
 @router.get("/{family_id}")
+@allow(Role.COORDINATOR)
 def read_family(family_id: str, principal: Coordinator, engine: EngineDep) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
@@ -67,6 +70,7 @@ def read_family(family_id: str, principal: Coordinator, engine: EngineDep) -> di
 
 
 @router.patch("/{family_id}")
+@allow(Role.COORDINATOR)
 def change_family(
     family_id: str, body: families.FamilyPatch, principal: Coordinator, engine: EngineDep
 ) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from audit.checkpoint import checkpoint_with_cosignatures, latest_checkpoint
 from audit.encoding import b64
 from audit.errors import AuditError
 from gateway.api import access_log
+from gateway.api.access import allow, public
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import InstanceDep, ServicesDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
@@ -30,6 +31,7 @@ CONSISTENCY_ROUTE = "/v1/log/consistency"
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
+@public()
 def get_checkpoint(instance: InstanceDep) -> PlainTextResponse:
     """Public: the latest signed checkpoint (C2SP tlog-checkpoint note) with any witness
     cosignatures. It reveals only the log's size and root hash; anyone may keep copies.
@@ -47,6 +49,7 @@ def get_checkpoint(instance: InstanceDep) -> PlainTextResponse:
 
 
 @router.post("/checkpoint", response_class=PlainTextResponse)
+@allow(Role.PRIVACY_OFFICER, Role.OPERATOR)
 async def post_checkpoint(principal: Auditor, instance: InstanceDep) -> PlainTextResponse:
     """Sign a checkpoint of the log as it is now: 201 with the new note, or 200 with the
     latest one if the log has not grown; 409 if the log is not an extension of the last one.
@@ -64,6 +67,7 @@ async def post_checkpoint(principal: Auditor, instance: InstanceDep) -> PlainTex
 
 
 @router.get("/consistency")
+@allow(Role.PRIVACY_OFFICER, Role.OPERATOR)
 def consistency(
     principal: Auditor,
     services: ServicesDep,
