@@ -2,8 +2,9 @@
 request. It authenticates the bearer token of every protected route and enforces the body limit
 while the body streams in, so an unauthenticated or oversized body is never read or parsed.
 
-Order: token (401) -> declared Content-Length and streamed size (413) -> the app, which gets
-the body already read. Roles stay `deps.require_role`'s; the per-client rate limit too.
+Order: token (401) -> declared Content-Length and streamed size (413) -> nesting depth of a
+JSON body (422) -> the app, which gets the body already read. Roles stay
+`deps.require_role`'s; the per-client rate limit too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.api import access_log
 from gateway.api.access import Access, declared, framework_paths, matching_route
 from gateway.api.auth import bearer_token, principal_for, unauthorized
-from gateway.api.bodies import too_large
+from gateway.api.bodies import is_json, json_depth, too_deep, too_large
 from gateway.api.problems import Problem, problem_response
 from gateway.config.instance import Instance
 
@@ -50,6 +51,7 @@ class RequestGuard:
         limit = _body_limit(instance, access)
         try:
             body = await _read_body(scope, receive, limit)
+            await run_in_threadpool(_check_depth, scope, body, instance.settings.max_json_depth)
         except _Disconnected:
             return
         except Problem as problem:
@@ -110,6 +112,15 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             raise too_large(limit, "the body")
         if not message.get("more_body", False):
             return bytes(body)
+
+
+def _check_depth(scope: Scope, body: bytes, limit: int) -> None:
+    """A JSON body nested deeper than `limit` is refused before any parser recurses into it."""
+    if not body:
+        return
+    content_type = dict(scope.get("headers", [])).get(b"content-type", b"").decode("latin-1")
+    if is_json(content_type) and json_depth(body) > limit:
+        raise too_deep(limit)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

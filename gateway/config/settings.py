@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     tls_client_ca_file: Path | None = None
     max_body_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    max_json_depth: Annotated[int, Field(ge=8, le=500)] = 64
     max_items_per_record: Annotated[int, Field(ge=1)] = 1000
     rate_limit_per_minute: Annotated[int, Field(ge=0)] = 6000
 
