@@ -14,6 +14,7 @@ from gateway.api import problems
 from gateway.api.guard import RequestGuard
 from gateway.api.metrics import Metrics
 from gateway.api.ratelimit import RateLimiter
+from gateway.api.refusals import RefusalLog
 from gateway.api.routers import (
     consents,
     decisions,
@@ -74,9 +75,11 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
             checkpointer.last_error or "",
         )
         checkpointer.start()
+        app.state.refusals.start()
         try:
             yield
         finally:
+            app.state.refusals.stop()
             checkpointer.stop()
             if relay_thread is not None:
                 relay_thread.stop()
@@ -91,6 +94,10 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
     app.state.services = services
     app.state.metrics = Metrics()
     app.state.rate_limiter = RateLimiter(instance.settings.rate_limit_per_minute)
+    app.state.address_limiter = RateLimiter(instance.settings.rate_limit_per_address_per_minute)
+    app.state.refusals = RefusalLog(
+        instance.engine, float(instance.settings.refusal_log_window_seconds)
+    )
     problems.install(app)
     app.add_middleware(RequestGuard)  # token and body limit before any body is read
     for router in (

@@ -2,13 +2,14 @@
 request. It authenticates the bearer token of every protected route and enforces the body limit
 while the body streams in, so an unauthenticated or oversized body is never read or parsed.
 
-Order: token (401) -> declared Content-Length and streamed size (413) -> nesting depth of a
-JSON body (422) -> the app, which gets the body already read. Roles stay
-`deps.require_role`'s; the per-client rate limit too.
+Order: the caller's address within its rate limit (429) -> token (401) -> declared
+Content-Length and streamed size (413) -> nesting depth of a JSON body (422) -> the app, which
+gets the body already read. Roles stay `deps.require_role`'s; the per-client rate limit too.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +20,8 @@ from gateway.api import access_log
 from gateway.api.access import Access, declared, framework_paths, matching_route
 from gateway.api.auth import bearer_token, principal_for, unauthorized
 from gateway.api.bodies import is_json, json_depth, too_deep, too_large
-from gateway.api.problems import Problem, problem_response
+from gateway.api.problems import PROBLEM_TYPE_BASE, Problem, problem_response
+from gateway.api.ratelimit import RateLimiter
 from gateway.config.instance import Instance
 
 
@@ -39,14 +41,18 @@ class RequestGuard:
             return
         fastapi_app: Any = scope["app"]
         instance: Instance = fastapi_app.state.instance
+        over_limit = await _address_over_limit(fastapi_app, scope)
+        if over_limit is not None:
+            await self._answer(over_limit, scope, receive, send)
+            return
         route = matching_route(fastapi_app, scope)
         access = declared(route, framework_paths(fastapi_app)) if route is not None else None
         if route is not None:
             scope["route"] = route  # the template the access log records (set again by the router)
             if access is None or not access.public:
-                problem = await self._authenticate(scope, instance)
-                if problem is not None:
-                    await self._answer(problem, scope, receive, send)
+                refused = await self._authenticate(scope, instance)
+                if refused is not None:
+                    await self._answer(refused, scope, receive, send)
                     return
         limit = _body_limit(instance, access)
         try:
@@ -84,6 +90,35 @@ class RequestGuard:
         if problem.status == 413:
             response.headers["Connection"] = "close"  # the rest of the body is never read
         await response(scope, receive, send)
+
+
+async def _address_over_limit(app: Any, scope: Scope) -> Problem | None:
+    """The 429 for a client address over `rate_limit_per_address_per_minute` (before any
+    token is looked at: it bounds what an unauthenticated caller costs), else None."""
+    limiter: RateLimiter = app.state.address_limiter
+    client = scope.get("client")
+    address = client[0] if client else "unknown"
+    wait = limiter.check(address)
+    if wait <= 0:
+        return None
+    request = Request(scope)
+    instance: Instance = app.state.instance
+    await run_in_threadpool(
+        access_log.record_denied,
+        instance.engine,
+        request,
+        status=429,
+        reason="rate_limited_address",
+    )
+    seconds = max(1, math.ceil(wait))
+    return Problem(
+        429,
+        "Too many requests",
+        f"the address is over its limit of {limiter.per_minute} requests per minute; "
+        f"try again in {seconds} s",
+        type_=PROBLEM_TYPE_BASE + "rate-limited",
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def _body_limit(instance: Instance, access: Access | None) -> int:

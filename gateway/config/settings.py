@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     max_json_depth: Annotated[int, Field(ge=8, le=500)] = 64
     max_items_per_record: Annotated[int, Field(ge=1)] = 1000
     rate_limit_per_minute: Annotated[int, Field(ge=0)] = 6000
+    rate_limit_per_address_per_minute: Annotated[int, Field(ge=0)] = 12000
+    refusal_log_window_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
 
     relay_enabled: bool = True
     relay_poll_interval: Annotated[float, Field(gt=0)] = 0.5
