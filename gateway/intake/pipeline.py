@@ -113,6 +113,14 @@ def forward(
     ]
 
 
+def visible_to(conn: sa.Connection, routes: list[Route], agency: str) -> list[Route]:
+    """The routes the sending agency may see: those of families it is on the team of. Of any
+    other family it learns nothing, not even that the person is enrolled (the answer looks
+    like one about a person in no family)."""
+    teams = routing.teams(conn, {route.family_id for route in routes})
+    return [route for route in routes if agency in teams.get(route.family_id, ())]
+
+
 def body_digest(body: bytes, content_type: str) -> str:
     return hashlib.sha256(content_type.encode() + b"\n" + body).hexdigest()
 
@@ -183,7 +191,9 @@ def accept_record(
                 record_id=record_id,
                 now=now,
             )
-            answer = RecordAnswer(record_id=record_id, updates=len(updates), routes=routes)
+            answer = RecordAnswer(
+                record_id=record_id, updates=len(updates), routes=visible_to(conn, routes, agency)
+            )
             if routes or idempotency_key is not None:
                 conn.execute(
                     records.insert().values(
