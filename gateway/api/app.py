@@ -47,6 +47,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate.check_current(instance.engine)
+        instance.check_private_files()
         services.load()
         relay_thread = None
         if run_relay:

@@ -43,9 +43,11 @@ def running_server(
 
 def serve(instance: Instance, *, host: str | None = None, port: int | None = None) -> None:
     """`helhet serve`: the app under uvicorn in this thread until stopped, with TLS (and mutual
-    TLS) when the settings name the files; refuses a database that is not migrated."""
+    TLS) when the settings name the files; refuses a database that is not migrated and key or
+    database files that others may read."""
     settings = instance.settings
     migrate.check_current(instance.engine)
+    instance.check_private_files()
     tls: dict[str, object] = {}
     if settings.tls_certfile is not None:
         tls = {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}

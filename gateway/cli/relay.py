@@ -18,6 +18,7 @@ def command(ctx: click.Context, once: bool) -> None:
     from gateway.delivery.relay import drain, run_until_signalled
 
     instance = load_instance(ctx)
+    instance.check_private_files()
     if once:
         click.echo(f"delivered {drain(instance)}")
         return
