@@ -27,6 +27,7 @@ from gateway.api.routers import (
     records,
 )
 from gateway.api.routers import log as log_routes
+from gateway.checkpoints import rollback
 from gateway.checkpoints.issuer import CheckpointThread
 from gateway.config.instance import Instance
 from gateway.db import migrate
@@ -48,6 +49,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate.check_current(instance.engine)
         instance.check_private_files()
+        rollback.check_not_rolled_back(instance)
         services.load()
         relay_thread = None
         if run_relay:
@@ -74,6 +76,10 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         instance.readiness_probes["checkpoints"] = lambda: (
             checkpointer.last_error is None,
             checkpointer.last_error or "",
+        )
+        instance.readiness_probes["witnesses"] = lambda: (
+            checkpointer.witness_error is None,
+            checkpointer.witness_error or "",
         )
         checkpointer.start()
         app.state.refusals.start()

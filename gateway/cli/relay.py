@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from gateway.checkpoints import rollback
 from gateway.cli._context import load_instance
 
 
@@ -19,6 +20,7 @@ def command(ctx: click.Context, once: bool) -> None:
 
     instance = load_instance(ctx)
     instance.check_private_files()
+    rollback.check_not_rolled_back(instance)
     if once:
         click.echo(f"delivered {drain(instance)}")
         return

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gateway.config import keys
 from gateway.config.settings import Settings
@@ -38,6 +38,11 @@ class Instance:
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:
         return _load(self.settings.signing_key_file, "signing_key_file", keys.load_signing_key)
+
+    @property
+    def signing_public_keys(self) -> list[Ed25519PublicKey]:
+        """Every key the gateway has signed with: the current one first."""
+        return [self.signing_key.public_key()]
 
     @cached_property
     def pseudonym_key(self) -> bytes:

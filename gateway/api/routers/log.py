@@ -20,6 +20,7 @@ from gateway.api.clients import Principal, Role
 from gateway.api.deps import InstanceDep, ServicesDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
 from gateway.checkpoints.issuer import issue_now
+from gateway.checkpoints.witnesses import publish
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 Auditor = Annotated[Principal, Depends(require_role(Role.PRIVACY_OFFICER, Role.OPERATOR))]
@@ -53,11 +54,13 @@ def get_checkpoint(instance: InstanceDep) -> PlainTextResponse:
 async def post_checkpoint(principal: Auditor, instance: InstanceDep) -> PlainTextResponse:
     """Sign a checkpoint of the log as it is now: 201 with the new note, or 200 with the
     latest one if the log has not grown; 409 if the log is not an extension of the last one.
+    The checkpoint is then put to the witnesses and published.
     """
     try:
         stored, new = await run_in_threadpool(issue_now, instance)
     except AuditError as exc:
         raise Problem(exc.status_code, "Checkpoint refused", str(exc), type_=LOG_PROBLEM) from exc
+    await run_in_threadpool(publish, instance, stored)  # problems show in /readyz next round
     return PlainTextResponse(
         stored.note,
         status_code=201 if new else 200,
