@@ -35,8 +35,16 @@ MAX_CONSENT_BYTES = 256 * 1024
 CONSENT_PROBLEM = PROBLEM_TYPE_BASE + "consent"
 # Where a native field a FHIR Consent was mapped to lives in that Consent (for error pointers).
 _FHIR_LOCATIONS: dict[str, dict[str, str]] = {
-    "R4": {"valid_from": "/provision/period/start", "valid_until": "/provision/period/end"},
-    "R5": {"valid_from": "/period/start", "valid_until": "/period/end"},
+    "R4": {
+        "valid_from": "/provision/period/start",
+        "valid_until": "/provision/period/end",
+        "purpose": "/provision/purpose/0",
+    },
+    "R5": {
+        "valid_from": "/period/start",
+        "valid_until": "/period/end",
+        "purpose": "/provision/0/purpose/0",
+    },
 }
 # Path and query parameters the consent package names in ConsentError.field.
 _PARAMETERS = {"consent_id": "path:consent_id", "version": "query:version"}
