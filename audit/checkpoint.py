@@ -9,6 +9,7 @@ import binascii
 import datetime as dt
 import hashlib
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -210,24 +211,37 @@ def latest_checkpoint(conn: sa.Connection) -> StoredCheckpoint | None:
 
 
 def issue_checkpoint(
-    conn: sa.Connection, signing_key: Ed25519PrivateKey, origin: str, now: dt.datetime
+    conn: sa.Connection,
+    signing_key: Ed25519PrivateKey,
+    origin: str,
+    now: dt.datetime,
+    *,
+    previous_keys: Sequence[Ed25519PublicKey] = (),
 ) -> StoredCheckpoint:
     """Sign and store a checkpoint of the whole log as it is now.
 
     Refuses (InconsistentCheckpoint) if the latest stored checkpoint is not a prefix of the
-    current tree, or was not signed by this key: the gateway never signs two inconsistent
-    heads. If the log has not grown, returns the latest checkpoint instead of a duplicate.
+    current tree, or was signed neither by this key nor by one of `previous_keys` (the log's
+    keys before a rotation): the gateway never signs two inconsistent heads. If the log has not
+    grown, returns the latest checkpoint instead of a duplicate.
     """
     size, _ = log.lock_head(conn)
     latest = latest_checkpoint(conn)
     current_root = log.root(conn, size)
     if latest is not None:
-        try:
-            verify_checkpoint(latest.note, signing_key.public_key(), origin)
-        except InvalidCheckpoint as exc:
+        problem: InvalidCheckpoint | None = None
+        for public in (signing_key.public_key(), *previous_keys):
+            try:
+                verify_checkpoint(latest.note, public, origin)
+            except InvalidCheckpoint as exc:
+                problem = problem or exc
+                continue
+            problem = None
+            break
+        if problem is not None:
             raise InconsistentCheckpoint(
-                f"the latest stored checkpoint #{latest.id} does not verify: {exc}"
-            ) from exc
+                f"the latest stored checkpoint #{latest.id} does not verify: {problem}"
+            ) from problem
         old = latest.checkpoint
         if old.size > size:
             raise InconsistentCheckpoint(

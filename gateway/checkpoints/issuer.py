@@ -38,7 +38,11 @@ def issue_now(instance: Instance, *, only_if_grown: bool = False) -> tuple[Store
     with engine.begin() as conn:
         before = latest_checkpoint(conn)
         stored = issue_checkpoint(
-            conn, instance.signing_key, instance.origin, dt.datetime.now(dt.UTC)
+            conn,
+            instance.signing_key,
+            instance.origin,
+            dt.datetime.now(dt.UTC),
+            previous_keys=instance.signing_public_keys[1:],
         )
     return stored, before is None or stored.id != before.id
 

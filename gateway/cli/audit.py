@@ -91,7 +91,13 @@ def checkpoint(ctx: click.Context, out: Path | None) -> None:
     instance = load_instance(ctx)
     try:
         with instance.engine.begin() as conn:
-            stored = issue_checkpoint(conn, instance.signing_key, instance.origin, utcnow())
+            stored = issue_checkpoint(
+                conn,
+                instance.signing_key,
+                instance.origin,
+                utcnow(),
+                previous_keys=instance.signing_public_keys[1:],
+            )
     except AuditError as exc:
         raise click.ClickException(str(exc)) from exc
     for problem in publish(instance, stored):

@@ -1,4 +1,4 @@
-"""`helhet keys …`: key pairs for recipient agencies."""
+"""`helhet keys …`: key pairs for recipient agencies; `keys rotate …` (rotate.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ from pathlib import Path
 
 import click
 
+from gateway.cli import rotate
 from gateway.cli._context import load_instance
 from schemas import Agency
 
 
 @click.group("keys")
 def group() -> None:
-    """Key pairs for recipient agencies."""
+    """Key pairs for recipient agencies; rotating keys and tokens."""
+
+
+group.add_command(rotate.group)
 
 
 @group.command("generate")

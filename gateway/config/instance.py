@@ -41,8 +41,12 @@ class Instance:
 
     @property
     def signing_public_keys(self) -> list[Ed25519PublicKey]:
-        """Every key the gateway has signed with: the current one first."""
-        return [self.signing_key.public_key()]
+        """Every key the gateway has signed with: the current one first, then the retired
+        ones (`helhet keys rotate signing`), newest first."""
+        retired = _load(
+            self.settings.signing_key_file, "signing_key_file", keys.load_retired_signing_keys
+        )
+        return [self.signing_key.public_key(), *retired]
 
     @cached_property
     def pseudonym_key(self) -> bytes:
