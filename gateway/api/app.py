@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.api import problems
+from gateway.api import openapi, problems
 from gateway.api.guard import RequestGuard
 from gateway.api.metrics import Metrics
 from gateway.api.ratelimit import RateLimiter
@@ -106,6 +106,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         instance.engine, float(instance.settings.refusal_log_window_seconds)
     )
     problems.install(app)
+    openapi.install(app)  # refusals documented as problem+json
     app.add_middleware(RequestGuard)  # token and body limit before any body is read
     for router in (
         health.router,

@@ -20,6 +20,7 @@ from gateway.api.access import allow
 from gateway.api.bodies import read_body
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
+from gateway.api.openapi import answers
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem, validation_problem
 from gateway.intake.consents import record_consent, withdraw_consent
 from gateway.intake.services import Services
@@ -32,6 +33,7 @@ ConsentIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Z
 
 FHIR_MEDIA_TYPE = "application/fhir+json"
 MAX_CONSENT_BYTES = 256 * 1024
+MAX_VERSION = 2**31 - 1  # versions are database integers
 CONSENT_PROBLEM = PROBLEM_TYPE_BASE + "consent"
 # Where a native field a FHIR Consent was mapped to lives in that Consent (for error pointers).
 _FHIR_LOCATIONS: dict[str, dict[str, str]] = {
@@ -225,13 +227,17 @@ def list_consents(
     )
 
 
-@router.get("/{consent_id}", response_model=ConsentRecord)
+@router.get(
+    "/{consent_id}",
+    response_model=ConsentRecord,
+    responses=answers("The consent (native JSON or FHIR)", "application/json", FHIR_MEDIA_TYPE),
+)
 @allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
 def read_consent(
     consent_id: ConsentIdPath,
     principal: Reader,
     services: ServicesDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     format: Annotated[Literal["json", "fhir-r4", "fhir-r5"], Query()] = "json",
 ) -> JSONResponse:
     """A consent's latest version (or `version`); `format=fhir-r4|fhir-r5` for FHIR Consent."""

@@ -28,6 +28,7 @@ from gateway.api import access_log
 from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
+from gateway.api.openapi import answers
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
 from gateway.config.settings import Settings
 from gateway.intake.services import Services
@@ -204,7 +205,15 @@ class DisclosureQuery(BaseModel):
         return urllib.parse.urlencode([(k, str(v)) for k, v in logged.items() if v is not None])
 
 
-@router.get(LIST_ROUTE)
+@router.get(
+    LIST_ROUTE,
+    responses=answers(
+        "Entries (JSON), or an export (CSV, FHIR)",
+        "application/json",
+        CSV_MEDIA_TYPE,
+        FHIR_MEDIA_TYPE,
+    ),
+)
 @allow(Role.PRIVACY_OFFICER)
 def list_disclosures(
     principal: PrivacyOfficer,
@@ -322,7 +331,15 @@ def read_disclosure(
 # --- GET /v1/subjects/{person}/disclosures ----------------------------------------------------
 
 
-@router.get(SUBJECT_ROUTE)
+@router.get(
+    SUBJECT_ROUTE,
+    responses=answers(
+        "The access report (JSON), or an export (CSV, FHIR)",
+        "application/json",
+        CSV_MEDIA_TYPE,
+        FHIR_MEDIA_TYPE,
+    ),
+)
 @allow(Role.PRIVACY_OFFICER)
 def subject_disclosures(
     person: Annotated[PersonId, Path(description="the person's identity number")],
