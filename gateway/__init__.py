@@ -15,7 +15,8 @@ only the floors below it (tests/test_layering.py checks it, with no import cycle
     intake/       a record (or a consent change) -> routing -> decisions -> minimisation ->
                   sealed messages with their log entries, queued in ONE transaction; the family
                   registry; the process's shared state (Services)
-    checkpoints/  signing checkpoints of the log, on demand and on a schedule
+    checkpoints/  signing checkpoints of the log, on demand and on a schedule; witnessing and
+                  publishing them outside the database; refusing a log rolled back behind them
     envelope/     sealing for a recipient (the format and the opening are recipient's)
     kafka/        publishing, reading a topic back, the bundled broker
     config/       Settings, key files, the Instance built once from them, `helhet init`

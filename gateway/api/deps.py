@@ -1,6 +1,7 @@
 """All FastAPI wiring: the instance, settings, database and the bearer-token auth seam.
 
-Every protected endpoint declares `Annotated[Principal, Depends(require_role(...))]`.
+Every protected endpoint declares `Annotated[Principal, Depends(require_role(...))]` and, next
+to its route, who may call it (`gateway.api.access`; the request guard reads that).
 """
 
 from __future__ import annotations
