@@ -190,6 +190,20 @@ def verify_checkpoint(note: str, public: Ed25519PublicKey, origin: str) -> Check
     return checkpoint
 
 
+def verify_checkpoint_by_any(
+    note: str, keys: Sequence[Ed25519PublicKey], origin: str
+) -> Checkpoint:
+    """Parse a signed checkpoint signed by one of `keys` (the log's current key and the ones it
+    had before a rotation); InvalidCheckpoint with the first key's reason otherwise."""
+    first: InvalidCheckpoint | None = None
+    for key in keys:
+        try:
+            return verify_checkpoint(note, key, origin)
+        except InvalidCheckpoint as exc:
+            first = first or exc
+    raise first or InvalidCheckpoint("no key to verify the checkpoint with")
+
+
 @dataclass(frozen=True)
 class StoredCheckpoint:
     id: int
@@ -229,19 +243,14 @@ def issue_checkpoint(
     latest = latest_checkpoint(conn)
     current_root = log.root(conn, size)
     if latest is not None:
-        problem: InvalidCheckpoint | None = None
-        for public in (signing_key.public_key(), *previous_keys):
-            try:
-                verify_checkpoint(latest.note, public, origin)
-            except InvalidCheckpoint as exc:
-                problem = problem or exc
-                continue
-            problem = None
-            break
-        if problem is not None:
+        try:
+            verify_checkpoint_by_any(
+                latest.note, [signing_key.public_key(), *previous_keys], origin
+            )
+        except InvalidCheckpoint as exc:
             raise InconsistentCheckpoint(
-                f"the latest stored checkpoint #{latest.id} does not verify: {problem}"
-            ) from problem
+                f"the latest stored checkpoint #{latest.id} does not verify: {exc}"
+            ) from exc
         old = latest.checkpoint
         if old.size > size:
             raise InconsistentCheckpoint(

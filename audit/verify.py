@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit import merkle
-from audit.checkpoint import Checkpoint, verify_checkpoint
+from audit.checkpoint import Checkpoint, verify_checkpoint_by_any
 from audit.entries import categories_json
 from audit.errors import InvalidCheckpoint
 from audit.merkle import HASH_SIZE
@@ -324,14 +324,11 @@ def _verified(
     """Count one checkpoint note and check its signature by one of `keys`; None (reported
     forged) if none verifies."""
     report.checkpoints_checked += 1
-    first: InvalidCheckpoint | None = None
-    for key in keys:
-        try:
-            return verify_checkpoint(note, key, origin)
-        except InvalidCheckpoint as exc:
-            first = first or exc
-    report.add(Problem(CHECKPOINT_FORGED, f"{ident} is forged: {first}", checkpoint=ident))
-    return None
+    try:
+        return verify_checkpoint_by_any(note, keys, origin)
+    except InvalidCheckpoint as exc:
+        report.add(Problem(CHECKPOINT_FORGED, f"{ident} is forged: {exc}", checkpoint=ident))
+        return None
 
 
 def _check_stored_checkpoints(

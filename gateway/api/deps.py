@@ -6,7 +6,6 @@ to its route, who may call it (`gateway.api.access`; the request guard reads tha
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Annotated
 
@@ -18,7 +17,7 @@ from gateway.api.auth import bearer_token, principal_for, unauthorized
 from gateway.api.clients import Principal, Role
 from gateway.api.metrics import Metrics
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
-from gateway.api.ratelimit import RateLimiter
+from gateway.api.ratelimit import RateLimiter, too_many_requests
 from gateway.config.instance import Instance
 from gateway.config.settings import Settings
 from gateway.intake.services import Services
@@ -87,15 +86,7 @@ def get_principal(request: Request, engine: EngineDep) -> Principal:
             client=principal.name,
             role=principal.role.value,
         )
-        seconds = max(1, math.ceil(wait))
-        raise Problem(
-            429,
-            "Too many requests",
-            f"the client is over its limit of {limiter.per_minute} requests per minute; "
-            f"try again in {seconds} s",
-            type_=PROBLEM_TYPE_BASE + "rate-limited",
-            headers={"Retry-After": str(seconds)},
-        )
+        raise too_many_requests("the client", limiter.per_minute, wait)
     return principal
 
 

@@ -9,7 +9,6 @@ gets the body already read. Roles stay `deps.require_role`'s; the per-client rat
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -20,8 +19,8 @@ from gateway.api import access_log
 from gateway.api.access import Access, declared, framework_paths, matching_route
 from gateway.api.auth import bearer_token, principal_for, unauthorized
 from gateway.api.bodies import is_json, json_depth, too_deep, too_large
-from gateway.api.problems import PROBLEM_TYPE_BASE, Problem, problem_response
-from gateway.api.ratelimit import RateLimiter
+from gateway.api.problems import Problem, problem_response
+from gateway.api.ratelimit import RateLimiter, too_many_requests
 from gateway.config.instance import Instance
 
 
@@ -110,15 +109,7 @@ async def _address_over_limit(app: Any, scope: Scope) -> Problem | None:
         status=429,
         reason="rate_limited_address",
     )
-    seconds = max(1, math.ceil(wait))
-    return Problem(
-        429,
-        "Too many requests",
-        f"the address is over its limit of {limiter.per_minute} requests per minute; "
-        f"try again in {seconds} s",
-        type_=PROBLEM_TYPE_BASE + "rate-limited",
-        headers={"Retry-After": str(seconds)},
-    )
+    return too_many_requests("the address", limiter.per_minute, wait)
 
 
 def _body_limit(instance: Instance, access: Access | None) -> int:

@@ -6,14 +6,11 @@ head row and stored checkpoints were rewritten to match. `serve` refuses to star
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from audit import log as audit_log
-from audit.checkpoint import Checkpoint, verify_checkpoint, verify_cosignature
+from audit.checkpoint import Checkpoint, verify_checkpoint_by_any, verify_cosignature
 from audit.errors import InvalidCheckpoint
 from gateway.checkpoints.witnesses import configured, published_notes
 from gateway.config.instance import Instance
@@ -30,17 +27,6 @@ class Published:
     witnessed_by: list[str] = field(default_factory=list)
 
 
-def verify_with_any(note: str, keys: Sequence[Ed25519PublicKey], origin: str) -> Checkpoint:
-    """The checkpoint, if one of the log's keys (current or retired) signed it."""
-    error: InvalidCheckpoint | None = None
-    for key in keys:
-        try:
-            return verify_checkpoint(note, key, origin)
-        except InvalidCheckpoint as exc:
-            error = error or exc
-    raise error or InvalidCheckpoint("no key to verify with")
-
-
 def published(instance: Instance) -> tuple[list[Published], list[str]]:
     """The published checkpoints that verify, and the problems found (forged notes or
     cosignatures by configured witnesses that do not verify)."""
@@ -49,7 +35,9 @@ def published(instance: Instance) -> tuple[list[Published], list[str]]:
     witnesses = configured(instance.settings)
     for path, note in published_notes(instance.settings.checkpoint_publish_dir):
         try:
-            checkpoint = verify_with_any(note, instance.signing_public_keys, instance.origin)
+            checkpoint = verify_checkpoint_by_any(
+                note, instance.signing_public_keys, instance.origin
+            )
         except InvalidCheckpoint as exc:
             problems.append(f"published checkpoint {path} is forged: {exc}")
             continue

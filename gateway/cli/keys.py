@@ -8,7 +8,7 @@ import click
 
 from gateway.cli import rotate
 from gateway.cli._context import load_instance
-from schemas import Agency
+from gateway.cli._options import agency_option, private_key_out_option
 
 
 @click.group("keys")
@@ -20,14 +20,8 @@ group.add_command(rotate.group)
 
 
 @group.command("generate")
-@click.option("--agency", type=click.Choice([a.value for a in Agency]), required=True)
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where to write the agency's PRIVATE key (default: the instance's agency_keys_dir).",
-)
+@agency_option
+@private_key_out_option
 @click.pass_context
 def generate(ctx: click.Context, agency: str, out: Path | None) -> None:
     """Generate an X25519 key pair for a recipient agency.

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from gateway.cli._context import load_instance, utcnow
-from schemas import Agency
+from gateway.cli._options import agency_option, private_key_out_option
 
 
 @click.group("rotate")
@@ -42,14 +42,8 @@ def signing(ctx: click.Context) -> None:
 
 
 @group.command("agency")
-@click.option("--agency", type=click.Choice([a.value for a in Agency]), required=True)
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where to write the agency's new PRIVATE key (default: the instance's agency_keys_dir).",
-)
+@agency_option
+@private_key_out_option
 @click.pass_context
 def agency(ctx: click.Context, agency: str, out: Path | None) -> None:
     """A new X25519 key pair for a recipient agency.
