@@ -148,3 +148,24 @@ def test_a_forged_cosignature_is_not_stored(
     witness.key = real
     witness.seen.clear()
     assert _checkpoint(instance) == []  # the next round asks again
+
+
+def test_a_rewritten_log_of_the_same_size_is_caught(
+    witnessed: tuple[Instance, WitnessServer],
+) -> None:
+    """Not smaller but different: the entries replaced by others, head and nodes rebuilt."""
+    instance, _ = witnessed
+    _append(instance, 0, 10)
+    assert _checkpoint(instance) == []
+    with instance.engine.begin() as conn:
+        conn.execute(sa.delete(audit_cosignatures))
+        conn.execute(sa.delete(audit_checkpoints))
+        conn.execute(sa.delete(audit_entries))
+        conn.execute(sa.delete(audit_head))
+    _append(instance, 100, 10)  # ten other entries: a log of the same size, consistent in itself
+    with instance.engine.connect() as conn:
+        assert verify_log(conn, instance.signing_key.public_key(), instance.origin).ok
+    with pytest.raises(LogRolledBack, match="do not hash to the root"):
+        check_not_rolled_back(instance)
+    code, out = _verify_cli(instance)
+    assert code == 1 and "inconsistent with the stored entries" in out, out
