@@ -9,6 +9,7 @@ import binascii
 import datetime as dt
 import hashlib
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -189,6 +190,20 @@ def verify_checkpoint(note: str, public: Ed25519PublicKey, origin: str) -> Check
     return checkpoint
 
 
+def verify_checkpoint_by_any(
+    note: str, keys: Sequence[Ed25519PublicKey], origin: str
+) -> Checkpoint:
+    """Parse a signed checkpoint signed by one of `keys` (the log's current key and the ones it
+    had before a rotation); InvalidCheckpoint with the first key's reason otherwise."""
+    first: InvalidCheckpoint | None = None
+    for key in keys:
+        try:
+            return verify_checkpoint(note, key, origin)
+        except InvalidCheckpoint as exc:
+            first = first or exc
+    raise first or InvalidCheckpoint("no key to verify the checkpoint with")
+
+
 @dataclass(frozen=True)
 class StoredCheckpoint:
     id: int
@@ -210,20 +225,28 @@ def latest_checkpoint(conn: sa.Connection) -> StoredCheckpoint | None:
 
 
 def issue_checkpoint(
-    conn: sa.Connection, signing_key: Ed25519PrivateKey, origin: str, now: dt.datetime
+    conn: sa.Connection,
+    signing_key: Ed25519PrivateKey,
+    origin: str,
+    now: dt.datetime,
+    *,
+    previous_keys: Sequence[Ed25519PublicKey] = (),
 ) -> StoredCheckpoint:
     """Sign and store a checkpoint of the whole log as it is now.
 
     Refuses (InconsistentCheckpoint) if the latest stored checkpoint is not a prefix of the
-    current tree, or was not signed by this key: the gateway never signs two inconsistent
-    heads. If the log has not grown, returns the latest checkpoint instead of a duplicate.
+    current tree, or was signed neither by this key nor by one of `previous_keys` (the log's
+    keys before a rotation): the gateway never signs two inconsistent heads. If the log has not
+    grown, returns the latest checkpoint instead of a duplicate.
     """
     size, _ = log.lock_head(conn)
     latest = latest_checkpoint(conn)
     current_root = log.root(conn, size)
     if latest is not None:
         try:
-            verify_checkpoint(latest.note, signing_key.public_key(), origin)
+            verify_checkpoint_by_any(
+                latest.note, [signing_key.public_key(), *previous_keys], origin
+            )
         except InvalidCheckpoint as exc:
             raise InconsistentCheckpoint(
                 f"the latest stored checkpoint #{latest.id} does not verify: {exc}"

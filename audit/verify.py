@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit import merkle
-from audit.checkpoint import Checkpoint, verify_checkpoint
+from audit.checkpoint import Checkpoint, verify_checkpoint_by_any
 from audit.entries import categories_json
 from audit.errors import InvalidCheckpoint
 from audit.merkle import HASH_SIZE
@@ -287,8 +287,13 @@ def verify_log(
     public_key: Ed25519PublicKey,
     origin: str,
     checkpoints: Sequence[str] = (),
+    *,
+    more_keys: Sequence[Ed25519PublicKey] = (),
 ) -> VerifyReport:
     """Recompute everything from the stored entries and report precisely what does not match.
+
+    A checkpoint may be signed by `public_key` or by one of `more_keys` (keys the log signed
+    with before a rotation).
 
     `checkpoints` are signed checkpoint notes saved elsewhere (by a witness, an agency, a
     privacy officer); each must verify with `public_key` as `origin` and match the log.
@@ -297,8 +302,9 @@ def verify_log(
     head = _read_head(conn)
     report.head_size = int(head.size) if head else 0
     # Checkpoints first: their sizes are where the replay records roots.
-    signed = _check_stored_checkpoints(conn, public_key, origin, report)
-    signed += _check_given_checkpoints(checkpoints, public_key, origin, report)
+    keys = (public_key, *more_keys)
+    signed = _check_stored_checkpoints(conn, keys, origin, report)
+    signed += _check_given_checkpoints(checkpoints, keys, origin, report)
     replay = _replay_entries(conn, report, {cp.size for _, cp in signed} | {report.head_size})
     report.entries = replay.count
     report.root = replay.root
@@ -318,25 +324,26 @@ def _read_head(conn: sa.Connection) -> sa.Row[int, bytes] | None:
 
 
 def _verified(
-    note: str, ident: str, public_key: Ed25519PublicKey, origin: str, report: VerifyReport
+    note: str, ident: str, keys: Sequence[Ed25519PublicKey], origin: str, report: VerifyReport
 ) -> Checkpoint | None:
-    """Count one checkpoint note and check its signature; None (reported forged) if it fails."""
+    """Count one checkpoint note and check its signature by one of `keys`; None (reported
+    forged) if none verifies."""
     report.checkpoints_checked += 1
     try:
-        return verify_checkpoint(note, public_key, origin)
+        return verify_checkpoint_by_any(note, keys, origin)
     except InvalidCheckpoint as exc:
         report.add(Problem(CHECKPOINT_FORGED, f"{ident} is forged: {exc}", checkpoint=ident))
         return None
 
 
 def _check_stored_checkpoints(
-    conn: sa.Connection, public_key: Ed25519PublicKey, origin: str, report: VerifyReport
+    conn: sa.Connection, keys: Sequence[Ed25519PublicKey], origin: str, report: VerifyReport
 ) -> list[_Signed]:
     """Check each stored checkpoint's signature and that its size/root columns match its note."""
     signed: list[_Signed] = []
     for row in conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.id)).all():
         ident = f"checkpoint #{row.id}"
-        cp = _verified(str(row.note), ident, public_key, origin, report)
+        cp = _verified(str(row.note), ident, keys, origin, report)
         if cp is None:
             continue
         if int(row.size) != cp.size or bytes(row.root) != cp.root:
@@ -352,13 +359,13 @@ def _check_stored_checkpoints(
 
 
 def _check_given_checkpoints(
-    notes: Sequence[str], public_key: Ed25519PublicKey, origin: str, report: VerifyReport
+    notes: Sequence[str], keys: Sequence[Ed25519PublicKey], origin: str, report: VerifyReport
 ) -> list[_Signed]:
     """Check the signature of each checkpoint note supplied from outside the database."""
     signed: list[_Signed] = []
     for number, note in enumerate(notes, start=1):
         ident = f"given checkpoint {number}"
-        cp = _verified(note, ident, public_key, origin, report)
+        cp = _verified(note, ident, keys, origin, report)
         if cp is not None:
             signed.append((ident, cp))
     return signed

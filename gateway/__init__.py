@@ -7,8 +7,9 @@ only the floors below it (tests/test_layering.py checks it, with no import cycle
     cli/          `helhet …`: one module per command; parse, call one function, print
     demo/         `helhet demo`: a synthetic municipality end to end
     api/          the HTTP API: app, deps (all FastAPI wiring), problem+json, clients and bearer
-                  tokens, access entries, bodies, rate limits, metrics, serving; routers/ (one
-                  per resource)
+                  tokens, access declarations and the request guard (token and body limit
+                  before any body is read), access entries, bodies, rate limits, metrics,
+                  serving; routers/ (one per resource)
     plan/         the coordinator's family plan: goals, measures, meetings, evaluations, each
                   change versioned and forwarded through the intake; overviews; the family's
                   copy; closing, lapsing consents and deletion after retention
@@ -17,7 +18,8 @@ only the floors below it (tests/test_layering.py checks it, with no import cycle
     intake/       a record (or a consent change) -> routing -> decisions -> minimisation ->
                   sealed messages with their log entries, queued in ONE transaction; the family
                   registry; the process's shared state (Services)
-    checkpoints/  signing checkpoints of the log, on demand and on a schedule
+    checkpoints/  signing checkpoints of the log, on demand and on a schedule; witnessing and
+                  publishing them outside the database; refusing a log rolled back behind them
     envelope/     sealing for a recipient (the format and the opening are recipient's)
     kafka/        publishing, reading a topic back, the bundled broker
     config/       Settings, key files, the Instance built once from them, `helhet init`

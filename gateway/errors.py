@@ -12,6 +12,9 @@ boundary with `raise … from`.
     ├── BrokerUnavailable      Kafka cannot be reached (retriable)
     ├── InvalidPayload         seal() refused its input
     ├── ClientError            an API client cannot be created or found
+    ├── WitnessRefused         a witness did not cosign a checkpoint (retriable if unreachable)
+    ├── LogRolledBack          the log is smaller than, or inconsistent with, a checkpoint
+    │                          published or witnessed outside the database
     └── RequestError           a request the gateway refuses before storing anything
         ├── FamilyError > UnknownFamily (404), ConflictingFacts (409)
         ├── RecordError > IdempotencyConflict (409)
@@ -57,6 +60,19 @@ class InvalidPayload(GatewayError, ValueError):
 
 class ClientError(GatewayError):
     """A client cannot be created or found as asked."""
+
+
+class WitnessRefused(GatewayError):
+    """A witness did not cosign: unreachable, refused, or answered something unverifiable."""
+
+    def __init__(self, witness: str, message: str, *, retriable: bool = False) -> None:
+        super().__init__(f"witness {witness}: {message}")
+        self.witness = witness
+        self.retriable = retriable
+
+
+class LogRolledBack(GatewayError):
+    """The log is smaller than, or inconsistent with, a checkpoint kept outside the database."""
 
 
 class RequestError(GatewayError):

@@ -55,10 +55,12 @@ def message_line(item: ReceivedMessage) -> dict[str, Any]:
 )
 @click.option(
     "--private-key",
-    "private_key_path",
+    "private_key_paths",
     required=True,
+    multiple=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The agency's X25519 private key (PEM).",
+    help="The agency's X25519 private key (PEM); repeat it to keep opening messages sealed "
+    "for keys rotated out (the current key first).",
 )
 @click.option("--municipality", help="Municipality number; the topic is helhet.<m>.<agency>.")
 @click.option("--topic", help="Topic to read (default helhet.<municipality>.<agency>).")
@@ -80,7 +82,7 @@ def message_line(item: ReceivedMessage) -> dict[str, Any]:
 )
 def command(
     agency: str,
-    private_key_path: Path,
+    private_key_paths: tuple[Path, ...],
     municipality: str | None,
     topic: str | None,
     group_id: str | None,
@@ -100,7 +102,7 @@ def command(
             raise click.UsageError("give --municipality (or --topic)")
         topic = topic_for(municipality, agency)
     try:
-        private_key = load_agency_private_key(private_key_path)
+        private_keys = [load_agency_private_key(path) for path in private_key_paths]
         gateway_keys = load_gateway_keys(gateway_key)
         if not topic_partitions(bootstrap_servers, topic, TOPIC_CHECK_TIMEOUT_MS):
             raise click.ClickException(
@@ -114,7 +116,7 @@ def command(
         with Receiver(
             bootstrap_servers.split(","),
             topic,
-            private_key,
+            private_keys,
             gateway_keys,
             group_id=group_id,
             from_beginning=from_beginning,

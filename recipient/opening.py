@@ -9,7 +9,7 @@ import binascii
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,19 +114,27 @@ def _string(envelope: Mapping[str, Any], field: str) -> str:
 
 
 class EnvelopeOpener:
-    """Opens envelopes for one recipient private key, trusting the given gateway signing keys."""
+    """Opens envelopes for a recipient, trusting the given gateway signing keys.
+
+    Give the recipient's private key, or several (the current one first): after a rotation
+    of the agency's key, envelopes sealed for the old key still open with it.
+    """
 
     def __init__(
         self,
-        recipient_private_key: X25519PrivateKey,
+        recipient_private_key: X25519PrivateKey | Sequence[X25519PrivateKey],
         gateway_public_keys: Ed25519PublicKey | Iterable[Ed25519PublicKey],
         *,
         expected_recipient: str | None = None,
         expected_municipality: str | None = None,
         cache: DataKeyCache | None = None,
     ) -> None:
-        self.private_key = recipient_private_key
-        self.public_raw = recipient_private_key.public_key().public_bytes_raw()
+        if isinstance(recipient_private_key, X25519PrivateKey):
+            recipient_private_key = [recipient_private_key]
+        self.private_keys = list(recipient_private_key)
+        if not self.private_keys:
+            raise ValueError("at least one recipient private key is needed")
+        self.private_key = self.private_keys[0]
         self.trusted = _trusted_keys(gateway_public_keys)
         if not self.trusted:
             raise ValueError("at least one gateway public key is needed")
@@ -223,27 +231,31 @@ class EnvelopeOpener:
         wrapped = b64decode(enc["wrapped_key"], "enc.wrapped_key")
         if len(wrapped) != WRAPPED_KEY_BYTES:
             raise MalformedEnvelope(f"enc.wrapped_key must be {WRAPPED_KEY_BYTES} bytes")
-        slot = (self.public_raw, enc["key_id"], wrapped)
-        key = self.cache.get(slot)
-        if key is not None:
-            return key
         info = hpke_info(env["municipality"], env["recipient"], enc["key_id"])
-        try:
-            key = HPKE_SUITE.decrypt(wrapped, self.private_key, info=info)
-        except (InvalidTag, ValueError) as exc:
-            raise DecryptionFailed(
-                "the data key does not unwrap with this private key (wrong recipient key?)"
-            ) from exc
-        if len(key) != DATA_KEY_BYTES:
-            raise DecryptionFailed("the unwrapped data key is not 32 bytes")
-        self.cache.put(slot, key)
-        return key
+        for private_key in self.private_keys:
+            slot = (private_key.public_key().public_bytes_raw(), enc["key_id"], wrapped)
+            key = self.cache.get(slot)
+            if key is not None:
+                return key
+            try:
+                key = HPKE_SUITE.decrypt(wrapped, private_key, info=info)
+            except (InvalidTag, ValueError):
+                continue  # sealed for another of the recipient's keys (or for someone else)
+            if len(key) != DATA_KEY_BYTES:
+                raise DecryptionFailed("the unwrapped data key is not 32 bytes")
+            self.cache.put(slot, key)
+            return key
+        raise DecryptionFailed(
+            "the data key does not unwrap with this private key (wrong recipient key?)"
+            if len(self.private_keys) == 1
+            else f"the data key unwraps with none of the {len(self.private_keys)} private keys"
+        )
 
 
 def open_envelope(
     envelope: bytes | str | Mapping[str, Any],
     *,
-    recipient_private_key: X25519PrivateKey,
+    recipient_private_key: X25519PrivateKey | Sequence[X25519PrivateKey],
     gateway_public_keys: Ed25519PublicKey | Iterable[Ed25519PublicKey],
     expected_recipient: str | None = None,
     expected_municipality: str | None = None,

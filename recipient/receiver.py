@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -63,7 +63,7 @@ class Receiver:
         self,
         bootstrap_servers: str | list[str],
         topic: str,
-        private_key: X25519PrivateKey,
+        private_key: X25519PrivateKey | Sequence[X25519PrivateKey],
         gateway_public_keys: Ed25519PublicKey | Iterable[Ed25519PublicKey],
         group_id: str | None = None,
         from_beginning: bool = False,

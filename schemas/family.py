@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from schemas.categories import Agency
-from schemas.identifiers import PersonId
+from schemas.errors import IdentifierError
+from schemas.identifiers import PersonId, parse_person_id
 from schemas.plan import Period, ShortText
 
 
@@ -22,13 +23,52 @@ class MemberRole(StrEnum):
     OTHER = "other"
 
 
+def _birth_date_optional(schema: dict[str, Any]) -> None:
+    """In JSON Schema, `birth_date` may be left out: the identifier's is taken."""
+    schema["required"] = [name for name in schema.get("required", []) if name != "birth_date"]
+
+
 class Member(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A member of a family. The birth date is the one the identifier encodes: taken from it
+    when none is given, and a stated date that contradicts it is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_birth_date_optional)
 
     id: PersonId
     role: MemberRole
-    birth_date: dt.date
+    birth_date: dt.date = Field(
+        description="Taken from the identifier when left out; must agree with it when given"
+    )
     guardians: list[PersonId] = Field(default_factory=list, max_length=4)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _birth_date_from_id(cls, data: object) -> object:
+        """No `birth_date` given: the identifier's (where the number tells the century)."""
+        if isinstance(data, dict) and data.get("birth_date") is None and "id" in data:
+            try:
+                born = parse_person_id(data["id"], allow_synthetic=True).birth_date
+            except IdentifierError:
+                return data  # the id's own validation names the problem
+            if born is not None:
+                return {**data, "birth_date": born}
+        return data
+
+    @field_validator("birth_date")
+    @classmethod
+    def _agrees_with_id(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        person = info.data.get("id")
+        if person is None:  # the id was refused already
+            return value
+        identifier = parse_person_id(person, allow_synthetic=True)
+        if not identifier.agrees_with(value):
+            encoded = identifier.birth_date
+            raise ValueError(
+                f"{value} contradicts the birth date the identifier encodes"
+                + (f" ({encoded})" if encoded else "")
+                + "; leave birth_date out to take the identifier's"
+            )
+        return value
 
     @model_validator(mode="after")
     def _not_own_guardian(self) -> Member:

@@ -33,15 +33,39 @@ class IdKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PersonIdentifier:
-    """A validated identifier in normal form (digits only)."""
+    """A validated identifier in normal form (digits only), with the birth date it encodes:
+    day, month and two-digit year always; the century where the number tells it."""
 
     value: str
     kind: IdKind
     synthetic: bool
+    born: tuple[int, int, int] = (0, 0, 0)  # (day, month, two-digit year) as encoded
+    century: int | None = None  # 1800, 1900 or 2000; None where the number does not say
 
     @property
     def country(self) -> str:
         return "DK" if self.kind is IdKind.CPR else "NO"
+
+    @property
+    def birth_date(self) -> dt.date | None:
+        """The birth date the number encodes, or None where it does not tell the century."""
+        if self.century is None:
+            return None
+        day, month, yy = self.born
+        return dt.date(self.century + yy, month, day)
+
+    def agrees_with(self, birth_date: dt.date) -> bool:
+        """Whether a stated birth date is the one the number encodes (day, month, year)."""
+        day, month, yy = self.born
+        if (birth_date.day, birth_date.month, birth_date.year % 100) != (day, month, yy):
+            return False
+        return self.century is None or birth_date.year - yy == self.century
+
+
+def ascii_digits(text: str) -> bool:
+    """True for a non-empty string of the ASCII digits 0-9 only (`str.isdigit` also takes
+    fullwidth, Arabic-Indic and other Unicode digits, which no identifier may contain)."""
+    return text.isascii() and text.isdigit()
 
 
 # The process-wide default is set once by the gateway from its settings; a context (tests, a
@@ -93,7 +117,7 @@ def fnr_check_digits_ok(number: str) -> bool:
     with a remainder 0-3 mod 11. The second check digit is unchanged: the weighted sum over all
     eleven digits (5,4,3,2,7,6,5,4,3,2,1) must be 0 mod 11.
     """
-    if len(number) != 11 or not number.isdigit():
+    if len(number) != 11 or not ascii_digits(number):
         return False
     if _weighted(number[:10], _W1_2032) % 11 not in (0, 1, 2, 3):
         return False
@@ -117,8 +141,8 @@ def classic_check_digits(first_nine: str) -> str | None:
 
 def parse_norwegian(number: str, *, allow_synthetic: bool) -> PersonIdentifier:
     """Validate a fødselsnummer or D-number (11 digits)."""
-    if len(number) != 11 or not number.isdigit():
-        raise IdentifierError("a Norwegian identity number has exactly 11 digits")
+    if len(number) != 11 or not ascii_digits(number):
+        raise IdentifierError("a Norwegian identity number has exactly 11 digits 0-9")
     day, month = int(number[0:2]), int(number[2:4])
     kind = IdKind.FNR
     if day > 40:
@@ -140,7 +164,24 @@ def parse_norwegian(number: str, *, allow_synthetic: bool) -> PersonIdentifier:
         raise IdentifierError(f"{number[:6]} is not a valid date of birth ({kind.value})")
     if not fnr_check_digits_ok(number):
         raise IdentifierError("check digits do not match (mod 11)")
-    return PersonIdentifier(number, kind, synthetic)
+    century = norwegian_century(yy, int(number[6:9]))
+    if century is not None and not _valid_day_month(day, month, (century + yy,)):
+        century = None  # 29 February of a year the individual number's century has not
+    return PersonIdentifier(number, kind, synthetic, (day, month, yy), century)
+
+
+def norwegian_century(yy: int, individual: int) -> int | None:
+    """The century of a fødselsnummer / D-number birth date from its individual number
+    (digits 7-9), by the Norwegian population register's ranges; None where none applies."""
+    if individual <= 499:
+        return 1900
+    if individual >= 900 and yy >= 40:
+        return 1900
+    if yy <= 39:
+        return 2000
+    if individual <= 749 and yy >= 54:
+        return 1800
+    return None
 
 
 def cpr_century(yy: int, seventh: int) -> int:
@@ -155,15 +196,15 @@ def cpr_century(yy: int, seventh: int) -> int:
 def parse_cpr(number: str) -> PersonIdentifier:
     """Validate a Danish CPR number (DDMMYY-SSSS or 10 digits): format and date only."""
     digits = number[:6] + number[7:] if len(number) == 11 and number[6] == "-" else number
-    if len(digits) != 10 or not digits.isdigit():
-        raise IdentifierError("a CPR number is DDMMYY-SSSS or ten digits")
+    if len(digits) != 10 or not ascii_digits(digits):
+        raise IdentifierError("a CPR number is DDMMYY-SSSS or ten digits 0-9")
     day, month, yy = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
-    year = cpr_century(yy, int(digits[6])) + yy
+    century = cpr_century(yy, int(digits[6]))
     try:
-        dt.date(year, month, day)
+        dt.date(century + yy, month, day)
     except ValueError:
         raise IdentifierError(f"{digits[:6]} is not a valid date of birth (CPR)") from None
-    return PersonIdentifier(digits, IdKind.CPR, False)
+    return PersonIdentifier(digits, IdKind.CPR, False, (day, month, yy), century)
 
 
 def parse_person_id(value: str, *, allow_synthetic: bool | None = None) -> PersonIdentifier:
@@ -175,6 +216,8 @@ def parse_person_id(value: str, *, allow_synthetic: bool | None = None) -> Perso
         raise IdentifierError("an identifier is a string of digits")
     if allow_synthetic is None:
         allow_synthetic = synthetic_allowed()
+    if not value.isascii():
+        raise IdentifierError("an identifier consists of the ASCII digits 0-9 (and a CPR '-')")
     if len(value) == 11 and value.isdigit():
         return parse_norwegian(value, allow_synthetic=allow_synthetic)
     if len(value) in (10, 11):

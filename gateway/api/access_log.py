@@ -1,5 +1,6 @@
 """`access` entries in the disclosure log: every read of the log by a person, and every refusal
-of access (401/403) at the auth seam, each appended and committed in its own transaction.
+of access (401/403/429), each appended and committed in its own transaction (refusals
+aggregated per source and window by gateway.api.refusals).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from pydantic import JsonValue
 
 from audit import log as audit_log
 from audit.entries import Entry, EntryType, Outcome
+from gateway.api.refusals import RefusalLog
 from gateway.clock import utcnow
 
 log = logging.getLogger("helhet.access")
 
-READ, DENIED = Outcome.READ.value, Outcome.DENIED.value
+READ = Outcome.READ.value
 UNKNOWN_CLIENT = "unknown"
 
 
@@ -67,11 +69,12 @@ def record_denied(
     role: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Log a refused access (401: client unknown; 403: the client and its role).
+    """Log a refused access (401: client unknown; 403: the client and its role; 429).
 
     Records the method, the route template and the caller's address, never the token, the raw
-    path or the query string. A failure to write is logged and swallowed: the caller is refused
-    either way, and an unwritable log must not turn a 401 into a 500.
+    path or the query string. Repeats of the same refusal from the same source are aggregated
+    per window (gateway.api.refusals). A failure to write is logged and swallowed: the caller
+    is refused either way, and an unwritable log must not turn a 401 into a 500.
     """
     details: dict[str, JsonValue] = {
         "method": request.method,
@@ -84,15 +87,7 @@ def record_denied(
         details["remote"] = request.client.host
     for key, value in (extra or {}).items():
         details[key] = value
-    entry = Entry(
-        event_type=EntryType.ACCESS,
-        outcome=DENIED,
-        reason=reason,
-        client=client or UNKNOWN_CLIENT,
-        details=details,
-    )
-    try:
-        with engine.begin() as conn:
-            audit_log.append(conn, [entry], now=utcnow())
-    except Exception:  # best effort: the refusal stands regardless
-        log.exception("could not log a refused access (%s %s)", status, details["route"])
+    refusals: RefusalLog | None = getattr(request.app.state, "refusals", None)
+    if refusals is None:
+        refusals = RefusalLog(engine, window_seconds=0)  # no app-wide log: one entry each
+    refusals.refused(client=client or UNKNOWN_CLIENT, reason=reason, details=details)

@@ -11,9 +11,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from gateway.api import deps, openapi, problems
+from gateway.api import access, openapi, problems
+from gateway.api.guard import RequestGuard
 from gateway.api.metrics import Metrics
 from gateway.api.ratelimit import RateLimiter
+from gateway.api.refusals import RefusalLog
 from gateway.api.routers import (
     consents,
     decisions,
@@ -27,9 +29,8 @@ from gateway.api.routers import (
     records,
 )
 from gateway.api.routers import log as log_routes
-from gateway.api.routers import (
-    problems as problem_routes,
-)
+from gateway.api.routers import problems as problem_routes
+from gateway.checkpoints import rollback
 from gateway.checkpoints.issuer import CheckpointThread
 from gateway.config.instance import Instance
 from gateway.db import migrate
@@ -37,6 +38,7 @@ from gateway.intake.services import Services
 from gateway.plan.lifecycle import SweepThread
 
 DOCS_ASSETS = "/docs-assets"
+DOCS_PAGES = ("/docs", "/docs/oauth2-redirect", "/redoc")
 API_DESCRIPTION = (
     "Interagency data exchange for one family plan: agencies post records in their native "
     "formats; helhet forwards to each team agency only what recorded consent permits, sealed "
@@ -52,6 +54,8 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate.check_current(instance.engine)
+        instance.check_private_files()
+        rollback.check_not_rolled_back(instance)
         services.load()
         relay_thread = None
         if run_relay:
@@ -79,7 +83,12 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
             checkpointer.last_error is None,
             checkpointer.last_error or "",
         )
+        instance.readiness_probes["witnesses"] = lambda: (
+            checkpointer.witness_error is None,
+            checkpointer.witness_error or "",
+        )
         checkpointer.start()
+        app.state.refusals.start()
         interval = instance.settings.plan_sweep_interval_seconds
         sweeper = SweepThread(services, interval) if interval else None
         if sweeper is not None:
@@ -89,6 +98,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         finally:
             if sweeper is not None:
                 sweeper.stop()
+            app.state.refusals.stop()
             checkpointer.stop()
             if relay_thread is not None:
                 relay_thread.stop()
@@ -102,12 +112,20 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         static_url=DOCS_ASSETS,
         swagger_ui_parameters={"persistAuthorization": True},
     )
-    openapi.install(app, deps.get_principal)
+    for route in app.routes:  # the documentation pages and their assets: public
+        if getattr(route, "path", None) in (*DOCS_PAGES, DOCS_ASSETS):
+            access.mark(route, access.PUBLIC)
     app.state.instance = instance
     app.state.services = services
     app.state.metrics = Metrics()
     app.state.rate_limiter = RateLimiter(instance.settings.rate_limit_per_minute)
+    app.state.address_limiter = RateLimiter(instance.settings.rate_limit_per_address_per_minute)
+    app.state.refusals = RefusalLog(
+        instance.engine, float(instance.settings.refusal_log_window_seconds)
+    )
     problems.install(app)
+    openapi.install(app)  # the bearer scheme, refusals as problem+json, record examples
+    app.add_middleware(RequestGuard)  # token and body limit before any body is read
     for router in (
         health.router,
         keys.router,

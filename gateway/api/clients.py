@@ -101,14 +101,55 @@ def revoke_client(conn: sa.Connection, name: str, *, now: dt.datetime) -> None:
         raise ClientError(f"no active client named {name!r}")
 
 
-def authenticate(conn: sa.Connection, token: str) -> Principal | None:
-    """The principal for a bearer token, or None (unknown or revoked)."""
+def rotate_token(conn: sa.Connection, name: str, *, now: dt.datetime, grace: dt.timedelta) -> str:
+    """A new token for an active client (shown once). The old one keeps working for `grace`
+    (none: it stops at once), so the client's system can be switched without an outage."""
+    row = conn.execute(
+        sa.select(clients.c.token_sha256).where(
+            clients.c.name == name, clients.c.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        raise ClientError(f"no active client named {name!r}")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    keep_old = grace > dt.timedelta(0)
+    conn.execute(
+        clients.update()
+        .where(clients.c.name == name)
+        .values(
+            token_sha256=hash_token(token),
+            previous_token_sha256=row.token_sha256 if keep_old else None,
+            previous_valid_until=now + grace if keep_old else None,
+        )
+    )
+    return token
+
+
+def authenticate(
+    conn: sa.Connection, token: str, *, now: dt.datetime | None = None
+) -> Principal | None:
+    """The principal for a bearer token, or None (unknown, revoked, or a rotated token whose
+    grace period has ended)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = hash_token(token)
+    now = now or dt.datetime.now(dt.UTC)
+    active = clients.c.revoked_at.is_(None)
+    row = conn.execute(sa.select(clients).where(clients.c.token_sha256 == digest, active)).first()
+    if row is not None and hmac.compare_digest(row.token_sha256, digest):
+        return Principal(row.client_id, row.name, Role(row.role), row.agency)
     row = conn.execute(
-        sa.select(clients).where(clients.c.token_sha256 == digest, clients.c.revoked_at.is_(None))
+        sa.select(clients).where(clients.c.previous_token_sha256 == digest, active)
     ).first()
-    if row is None or not hmac.compare_digest(row.token_sha256, digest):
+    if (
+        row is None
+        or not hmac.compare_digest(row.previous_token_sha256, digest)
+        or _aware(row.previous_valid_until) <= now
+    ):
         return None
     return Principal(row.client_id, row.name, Role(row.role), row.agency)
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)

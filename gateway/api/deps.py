@@ -1,11 +1,11 @@
 """All FastAPI wiring: the instance, settings, database and the bearer-token auth seam.
 
-Every protected endpoint declares `Annotated[Principal, Depends(require_role(...))]`.
+Every protected endpoint declares `Annotated[Principal, Depends(require_role(...))]` and, next
+to its route, who may call it (`gateway.api.access`; the request guard reads that).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Annotated
 
@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 
 from gateway.api import access_log
-from gateway.api.clients import Principal, Role, authenticate
+from gateway.api.auth import bearer_token, principal_for, unauthorized
+from gateway.api.clients import Principal, Role
 from gateway.api.metrics import Metrics
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem
-from gateway.api.ratelimit import RateLimiter
+from gateway.api.ratelimit import RateLimiter, too_many_requests
 from gateway.config.instance import Instance
 from gateway.config.settings import Settings
 from gateway.intake.services import Services
@@ -45,16 +46,6 @@ def get_engine(instance: InstanceDep) -> sa.Engine:
 EngineDep = Annotated[sa.Engine, Depends(get_engine)]
 
 
-def _unauthorized(detail: str) -> Problem:
-    return Problem(
-        401,
-        "Unauthorized",
-        detail,
-        type_=problem_type("unauthorized"),
-        headers={"WWW-Authenticate": 'Bearer realm="helhet"'},
-    )
-
-
 def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
@@ -72,18 +63,19 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 def get_principal(request: Request, engine: EngineDep) -> Principal:
-    """The authenticated caller, from `Authorization: Bearer <token>`."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        access_log.record_denied(engine, request, status=401, reason="no_bearer_token")
-        raise _unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-    with engine.connect() as conn:
-        principal = authenticate(conn, token.strip())
+    """The authenticated caller: the request guard's (gateway.api.guard), which checked the
+    bearer token before the body was read; else from `Authorization: Bearer <token>` here."""
+    principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
-        access_log.record_denied(engine, request, status=401, reason="unknown_token")
-        raise _unauthorized("the bearer token is unknown or revoked")
-    request.state.principal = principal
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            access_log.record_denied(engine, request, status=401, reason="no_bearer_token")
+            raise unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+        principal = principal_for(engine, token)
+        if principal is None:
+            access_log.record_denied(engine, request, status=401, reason="unknown_token")
+            raise unauthorized("the bearer token is unknown or revoked")
+        request.state.principal = principal
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = limiter.check(principal.client_id)
     if wait > 0:
@@ -95,15 +87,7 @@ def get_principal(request: Request, engine: EngineDep) -> Principal:
             client=principal.name,
             role=principal.role.value,
         )
-        seconds = max(1, math.ceil(wait))
-        raise Problem(
-            429,
-            "Too many requests",
-            f"the client is over its limit of {limiter.per_minute} requests per minute; "
-            f"try again in {seconds} s",
-            type_=problem_type("rate-limited"),
-            headers={"Retry-After": str(seconds)},
-        )
+        raise too_many_requests("the client", limiter.per_minute, wait)
     return principal
 
 

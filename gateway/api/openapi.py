@@ -1,21 +1,20 @@
-"""The OpenAPI document as integrators need it: the bearer scheme (Swagger UI's Authorize),
-the problem+json every error really is, and each record format with a real example body.
+"""The OpenAPI document as the API answers and integrators need it: the bearer scheme on every
+protected route (Swagger UI's Authorize), every refusal as the RFC 9457 problem+json it is, and
+each record format of POST /v1/records with a real example body.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute, iter_route_contexts
 
 import adapters
-from gateway.api.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
+from gateway.api.access import declared, framework_paths, routes
+from gateway.api.problems import MEDIA_TYPE
 from schemas import PlanUpdate
 
 BEARER = "bearer"
@@ -50,18 +49,22 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             },
         },
     },
-    "additionalProperties": True,
 }
-
-_STATUS_TEXT = {
+# Every route can answer these: the request guard (token, rate limit, body size and depth) runs
+# before any route, and a lost database answers 503.
+REFUSALS = {
+    "400": "Malformed request",
     "401": "No bearer token, or an unknown or revoked one",
-    "403": "The client's role (or agency) may not do this",
+    "403": "The client's role or agency may not do this",
     "404": "Not found",
-    "413": "The body is too large",
+    "409": "Conflicts with what is stored",
+    "413": "Body too large",
     "415": "Unsupported content type",
-    "422": "A field is invalid; `errors[].pointer` names it",
-    "429": "Too many requests; see Retry-After",
+    "422": "Invalid request (the field is named in errors[].pointer)",
+    "429": "Too many requests (see Retry-After)",
+    "503": "The database is unavailable for a moment (see Retry-After)",
 }
+PUBLIC_ONLY = ("401", "403")
 
 # The examples shown per content type of POST /v1/records/{agency}: (agency, file).
 RECORD_EXAMPLES: dict[str, list[tuple[str, str]]] = {
@@ -84,34 +87,16 @@ RECORD_EXAMPLES: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
-    for dependency in dependant.dependencies:
-        yield dependency
-        yield from _dependencies(dependency)
+def answers(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route whose 200 comes in several media types (exports)."""
+    return {200: {"description": description, "content": {m: {} for m in media_types}}}
 
 
-def _authenticated(route: APIRoute, principal: Callable[..., Any]) -> bool:
-    return any(d.call is principal for d in _dependencies(route.dependant))
-
-
-def _problem_response(status: str) -> dict[str, Any]:
+def _problem(description: str) -> dict[str, Any]:
     return {
-        "description": _STATUS_TEXT[status],
-        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "description": description,
+        "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
-
-
-def _errors(operation: dict[str, Any], method: str, path: str, secured: bool) -> None:
-    responses: dict[str, Any] = operation.setdefault("responses", {})
-    statuses = {"422"} if "parameters" in operation or "requestBody" in operation else set()
-    if secured:
-        statuses |= {"401", "403", "429"}
-    if "{" in path:
-        statuses.add("404")
-    if method in ("post", "patch") and "requestBody" in operation:
-        statuses |= {"413", "415"}
-    for status in sorted(statuses):
-        responses[status] = _problem_response(status)
 
 
 def _example(agency: str, name: str) -> dict[str, Any]:
@@ -123,9 +108,7 @@ def _example(agency: str, name: str) -> dict[str, Any]:
 def _record_body(operation: dict[str, Any]) -> None:
     content: dict[str, Any] = {}
     for media, examples in RECORD_EXAMPLES.items():
-        schema: dict[str, Any] = (
-            {"type": "object"} if media.endswith("json") else {"type": "string"}
-        )
+        schema = {"type": "object" if media.endswith("json") else "string"}
         content[media] = {
             "schema": schema,
             "examples": {
@@ -143,52 +126,51 @@ def _record_body(operation: dict[str, Any]) -> None:
     }
 
 
-def install(app: FastAPI, principal: Callable[..., Any]) -> None:
-    """Make `app.openapi()` give the document with these additions (built once, then cached).
+def _components(spec: dict[str, Any]) -> None:
+    components = spec.setdefault("components", {})
+    components.setdefault("securitySchemes", {})[BEARER] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "a client token from `helhet clients add` (hh_…)",
+    }
+    models = components.setdefault("schemas", {})
+    models.pop("HTTPValidationError", None)
+    models.pop("ValidationError", None)
+    models["Problem"] = PROBLEM_SCHEMA
+    plan_update = PlanUpdate.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in plan_update.pop("$defs", {}).items():
+        models.setdefault(name, definition)
+    models.setdefault("PlanUpdate", plan_update)
 
-    `principal` is the dependency that authenticates a caller (gateway.api.deps.get_principal):
-    a route that depends on it needs the bearer token.
-    """
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-        )
-        components = schema.setdefault("components", {})
-        components.setdefault("securitySchemes", {})[BEARER] = {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "a client token from `helhet clients add` (hh_…)",
-        }
-        models = components.setdefault("schemas", {})
-        models["Problem"] = PROBLEM_SCHEMA
-        plan_update = PlanUpdate.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, definition in plan_update.pop("$defs", {}).items():
-            models.setdefault(name, definition)
-        models.setdefault("PlanUpdate", plan_update)
-        for unused in ("HTTPValidationError", "ValidationError"):
-            models.pop(unused, None)
-        for context in iter_route_contexts(app.routes):
-            route = context.original_route
-            path = context.path_format
-            if not isinstance(route, APIRoute) or not route.include_in_schema or path is None:
-                continue
-            secured = _authenticated(route, principal)
-            for method in context.methods or ():
-                operation = schema["paths"].get(path, {}).get(method.lower())
-                if operation is None:
-                    continue
-                if secured:
-                    operation["security"] = [{BEARER: []}]
-                if path == RECORDS_PATH and method == "POST":
-                    _record_body(operation)
-                _errors(operation, method.lower(), path, secured)
-        app.openapi_schema = schema
-        return schema
+def document(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document with these additions (built once, then cached)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    spec = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    public = {
+        (str(route.path), method.lower())
+        for route in routes(app)
+        for method in route.methods or ()
+        if (access := declared(route, framework_paths(app))) is not None and access.public
+    }
+    _components(spec)
+    for path, operations in spec.get("paths", {}).items():
+        for method, operation in operations.items():
+            is_public = (path, method) in public
+            if not is_public:
+                operation["security"] = [{BEARER: []}]
+            if path == RECORDS_PATH and method == "post":
+                _record_body(operation)
+            responses = operation.setdefault("responses", {})
+            for status, description in REFUSALS.items():
+                if not (is_public and status in PUBLIC_ONLY):
+                    responses[status] = _problem(description)
+    app.openapi_schema = spec
+    return spec
 
-    app.openapi = openapi  # type: ignore[method-assign]
+
+def install(app: FastAPI) -> None:
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]

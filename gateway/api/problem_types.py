@@ -94,6 +94,12 @@ CATALOGUE: dict[str, ProblemType] = {
             "of this request was stored; send it again after the seconds in `Retry-After`.",
         ),
         ProblemType(
+            "too-deep",
+            "Body nested too deeply",
+            "The JSON body nests objects or arrays deeper than the gateway accepts "
+            "(max_json_depth); no record needs that, so it was refused before parsing.",
+        ),
+        ProblemType(
             "too-large",
             "Body too large",
             "The request body is larger than the gateway accepts for this route; nothing of it was "

@@ -1,13 +1,18 @@
-"""Per-client request rate limits (a token bucket per client, in this process).
+"""Request rate limits (a token bucket per client, or per address, in this process).
 
-A client over its limit is answered 429 with Retry-After; the limit is `rate_limit_per_minute`.
+Over its limit a caller is answered 429 with Retry-After (`rate_limit_per_minute` per client,
+`rate_limit_per_address_per_minute` per address, before authentication).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
+
+from gateway.api.problem_types import problem_type
+from gateway.api.problems import Problem
 
 
 class RateLimiter:
@@ -33,3 +38,15 @@ class RateLimiter:
                 return 0.0
             self._buckets[client] = (tokens, now)
             return (1.0 - tokens) / rate
+
+
+def too_many_requests(who: str, per_minute: int, wait: float) -> Problem:
+    """The 429 for `who` ("the client", "the address") over its limit, with Retry-After."""
+    seconds = max(1, math.ceil(wait))
+    return Problem(
+        429,
+        "Too many requests",
+        f"{who} is over its limit of {per_minute} requests per minute; try again in {seconds} s",
+        type_=problem_type("rate-limited"),
+        headers={"Retry-After": str(seconds)},
+    )

@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from gateway.api.app import create_app
+from gateway.checkpoints import rollback
 from gateway.config.instance import Instance
 from gateway.db import migrate
 from gateway.kafka.broker import free_port
@@ -60,10 +61,13 @@ def _stopping_is_not_failing() -> None:
 
 def serve(instance: Instance, *, host: str | None = None, port: int | None = None) -> None:
     """`helhet serve`: the app under uvicorn in this thread until stopped, with TLS (and mutual
-    TLS) when the settings name the files; refuses a database that is not migrated. SIGTERM and
-    SIGINT shut it down cleanly (the relay drains first) and it returns (exit code 0)."""
+    TLS) when the settings name the files; refuses a database that is not migrated, key or
+    database files that others may read, and a log rolled back behind a published checkpoint.
+    SIGTERM and SIGINT shut it down cleanly (the relay drains first) and it returns (exit 0)."""
     settings = instance.settings
     migrate.check_current(instance.engine)
+    instance.check_private_files()
+    rollback.check_not_rolled_back(instance)
     tls: dict[str, object] = {}
     if settings.tls_certfile is not None:
         tls = {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}

@@ -1,5 +1,6 @@
 """Scheduled checkpoints: a daemon thread in `helhet serve` that signs a checkpoint of the log
-every `checkpoint_interval_seconds` when the log has grown since the latest one.
+every `checkpoint_interval_seconds` when the log has grown since the latest one, and has it
+witnessed and published (gateway.checkpoints.witnesses).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 from audit.checkpoint import StoredCheckpoint, issue_checkpoint, latest_checkpoint
 from audit.errors import AuditError
 from audit.log import tree_size
+from gateway.checkpoints.witnesses import publish
 from gateway.config.instance import Instance
 
 log = logging.getLogger("helhet.checkpoints")
@@ -35,7 +37,11 @@ def issue_now(instance: Instance, *, only_if_grown: bool = False) -> tuple[Store
     with engine.begin() as conn:
         before = latest_checkpoint(conn)
         stored = issue_checkpoint(
-            conn, instance.signing_key, instance.origin, dt.datetime.now(dt.UTC)
+            conn,
+            instance.signing_key,
+            instance.origin,
+            dt.datetime.now(dt.UTC),
+            previous_keys=instance.signing_public_keys[1:],
         )
     return stored, before is None or stored.id != before.id
 
@@ -50,6 +56,7 @@ class CheckpointThread:
             interval if interval is not None else instance.settings.checkpoint_interval_seconds
         )
         self.last_error: str | None = None
+        self.witness_error: str | None = None  # the last round's witnessing/publishing problems
         self.issued = 0
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True, name="helhet-checkpoints")
@@ -68,6 +75,8 @@ class CheckpointThread:
             log.exception("could not issue a scheduled checkpoint")
             return None
         self.last_error = None
+        problems = publish(self.instance, stored)  # new, or the latest still missing a witness
+        self.witness_error = "; ".join(problems) or None
         if new:
             self.issued += 1
             log.info("signed checkpoint #%d of %d entries", stored.id, stored.checkpoint.size)

@@ -39,20 +39,38 @@ def group() -> None:
 def verify(
     ctx: click.Context, checkpoint_files: tuple[Path, ...], public_key: Path | None, as_json: bool
 ) -> None:
-    """Recompute the whole log and check every hash, checkpoint and signature."""
+    """Recompute the whole log and check every hash, checkpoint and signature.
+
+    The checkpoints published outside the database (checkpoint_publish_dir) are checked too,
+    with their witnesses' cosignatures: a log smaller than, or inconsistent with, one of them
+    fails, even where the head and the stored checkpoints were rewritten to match.
+    """
     from audit import verify_log
+    from audit.verify import CHECKPOINT_FORGED, Problem
+    from gateway.checkpoints.rollback import published
     from recipient.keys import load_signing_public_key
 
     instance = load_instance(ctx)
-    public = (
-        load_signing_public_key(public_key)
+    keys = (
+        [load_signing_public_key(public_key)]
         if public_key is not None
-        else instance.signing_key.public_key()
+        else instance.signing_public_keys
     )
     notes = [path.read_text("utf-8") for path in checkpoint_files]
+    found, problems = published(instance)
+    notes += [p.note for p in found]
     with instance.engine.connect() as conn:
-        report = verify_log(conn, public, instance.origin, notes)
+        report = verify_log(conn, keys[0], instance.origin, notes, more_keys=keys[1:])
+    for problem in problems:
+        report.add(Problem(CHECKPOINT_FORGED, problem))
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.summary())
+    if not as_json and found:
+        latest = max(found, key=lambda p: p.checkpoint.size)
+        witnessed = ", ".join(latest.witnessed_by) or "no witness"
+        click.echo(
+            f"published: {len(found)} checkpoint(s), latest of size "
+            f"{latest.checkpoint.size} cosigned by {witnessed}"
+        )
     if not report.ok:
         raise SystemExit(1)
 
@@ -68,13 +86,22 @@ def verify(
 def checkpoint(ctx: click.Context, out: Path | None) -> None:
     """Sign a checkpoint of the log as it is now and print it."""
     from audit import AuditError, issue_checkpoint
+    from gateway.checkpoints.witnesses import publish
 
     instance = load_instance(ctx)
     try:
         with instance.engine.begin() as conn:
-            stored = issue_checkpoint(conn, instance.signing_key, instance.origin, utcnow())
+            stored = issue_checkpoint(
+                conn,
+                instance.signing_key,
+                instance.origin,
+                utcnow(),
+                previous_keys=instance.signing_public_keys[1:],
+            )
     except AuditError as exc:
         raise click.ClickException(str(exc)) from exc
+    for problem in publish(instance, stored):
+        click.echo(f"warning: {problem}", err=True)
     if out is not None:
         out.write_text(stored.note, "utf-8")
     click.echo(stored.note, nl=False)

@@ -1,4 +1,4 @@
-"""`helhet keys …`: key pairs for recipient agencies."""
+"""`helhet keys …`: key pairs for recipient agencies; `keys rotate …` (rotate.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,22 @@ from pathlib import Path
 
 import click
 
+from gateway.cli import rotate
 from gateway.cli._context import load_instance
-from schemas import Agency
+from gateway.cli._options import agency_option, private_key_out_option
 
 
 @click.group("keys")
 def group() -> None:
-    """Key pairs for recipient agencies."""
+    """Key pairs for recipient agencies; rotating keys and tokens."""
+
+
+group.add_command(rotate.group)
 
 
 @group.command("generate")
-@click.option("--agency", type=click.Choice([a.value for a in Agency]), required=True)
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(),
-    show_default="the current directory",
-    help="Where to write the agency's PRIVATE key, <agency>.key (mode 0600).",
-)
+@agency_option
+@private_key_out_option
 @click.pass_context
 def generate(ctx: click.Context, agency: str, out: Path) -> None:
     """Generate an X25519 key pair for a recipient agency.

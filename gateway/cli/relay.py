@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from gateway.checkpoints import rollback
 from gateway.cli._context import load_instance, log_to_stderr
 
 
@@ -20,6 +21,8 @@ def command(ctx: click.Context, once: bool) -> None:
     from gateway.delivery.relay import drain, run_until_signalled
 
     instance = load_instance(ctx)
+    instance.check_private_files()
+    rollback.check_not_rolled_back(instance)
     if once:
         click.echo(f"delivered {drain(instance)}")
         return

@@ -7,6 +7,7 @@ public keys is the agency side's (recipient.keys).
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -84,3 +85,71 @@ def load_agency_public_key(path: Path) -> X25519PublicKey:
 
 def load_secret(path: Path) -> bytes:
     return base64.b64decode(path.read_bytes().strip(), validate=True)
+
+
+# --- rotation ---------------------------------------------------------------------------------
+
+RETIRED = "retired"
+
+
+def key_fingerprint(public: Ed25519PublicKey | X25519PublicKey) -> str:
+    """A short name for a public key in file names: hex of SHA-256 of its raw bytes, 16 chars."""
+    return hashlib.sha256(public.public_bytes_raw()).hexdigest()[:16]
+
+
+def _replace(path: Path, data: bytes, *, private: bool) -> None:
+    """Write `data` to `path` atomically (a crash leaves the old file or the new, never half)."""
+    tmp = path.with_name(f".{path.name}.new")
+    tmp.unlink(missing_ok=True)
+    if private:
+        write_private(tmp, data)
+    else:
+        write_public(tmp, data)
+    os.replace(tmp, path)
+
+
+def retired_signing_keys_dir(signing_key_file: Path) -> Path:
+    return signing_key_file.parent / RETIRED
+
+
+def rotate_signing_key(path: Path) -> tuple[Ed25519PublicKey, Ed25519PrivateKey]:
+    """Retire the gateway's signing key (its public half kept in `retired/`, so everything it
+    signed still verifies; the private half is destroyed) and put a new one in its place."""
+    old = load_signing_key(path).public_key()
+    retired = retired_signing_keys_dir(path) / f"gateway-signing-{key_fingerprint(old)}.pub.pem"
+    write_public(retired, public_pem(old), overwrite=True)
+    new = Ed25519PrivateKey.generate()
+    _replace(path, _private_pem(new), private=True)
+    _replace(path.with_suffix(".pub.pem"), public_pem(new.public_key()), private=False)
+    return old, new
+
+
+def load_retired_signing_keys(signing_key_file: Path) -> list[Ed25519PublicKey]:
+    """The public halves of the keys the gateway signed with before, newest first."""
+    directory = retired_signing_keys_dir(signing_key_file)
+    if not directory.is_dir():
+        return []
+    paths = sorted(directory.glob("*.pub.pem"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found = []
+    for path in paths:
+        key = serialization.load_pem_public_key(path.read_bytes())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError(f"{path} is not an Ed25519 public key")
+        found.append(key)
+    return found
+
+
+def rotate_agency_keypair(public_path: Path, private_dir: Path, agency: str) -> Path:
+    """A new X25519 pair for a recipient: the old public key is kept in `retired/` beside the
+    current one, the new public key replaces it (the gateway seals for it from the next
+    message), and the new private key is written as `<agency>-<fingerprint>.key` (0600) to
+    hand to the agency, which keeps its old private key for messages sealed before."""
+    if public_path.exists():
+        old = load_agency_public_key(public_path)
+        retired = public_path.parent / RETIRED / f"{agency}-{key_fingerprint(old)}.pub.pem"
+        write_public(retired, public_pem(old), overwrite=True)
+    key = X25519PrivateKey.generate()
+    private_path = private_dir / f"{agency}-{key_fingerprint(key.public_key())}.key"
+    write_private(private_path, _private_pem(key))
+    _replace(public_path, public_pem(key.public_key()), private=False)
+    return private_path

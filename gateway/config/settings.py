@@ -33,6 +33,34 @@ class AgencyConfig(BaseModel):
     public_key_file: Path | None = None
 
 
+class WitnessConfig(BaseModel):
+    """A witness of the log: its verifier key (C2SP signed-note vkey, cosignature/v1) and,
+    for one the gateway asks itself, the prefix of its tlog-witness HTTP API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    url: str | None = Field(default=None, pattern=r"^https?://")
+
+    @field_validator("key")
+    @classmethod
+    def _vkey(cls, value: str) -> str:
+        from audit.checkpoint import ALG_COSIGNATURE_V1, parse_vkey
+        from audit.errors import InvalidCheckpoint
+
+        try:
+            _, _, alg = parse_vkey(value)
+        except InvalidCheckpoint as exc:
+            raise ValueError(f"not a witness verifier key: {exc}") from exc
+        if alg != ALG_COSIGNATURE_V1:
+            raise ValueError("a witness key is a cosignature/v1 (type 0x04) verifier key")
+        return value.strip()
+
+    @property
+    def name(self) -> str:
+        return self.key.split("+", 1)[0]
+
+
 class Settings(BaseSettings):
     """Everything an instance is configured by; see docs/operations.md for each key."""
 
@@ -65,8 +93,12 @@ class Settings(BaseSettings):
     tls_keyfile: Path | None = None
     tls_client_ca_file: Path | None = None
     max_body_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    max_request_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    max_json_depth: Annotated[int, Field(ge=8, le=500)] = 64
     max_items_per_record: Annotated[int, Field(ge=1)] = 1000
     rate_limit_per_minute: Annotated[int, Field(ge=0)] = 6000
+    rate_limit_per_address_per_minute: Annotated[int, Field(ge=0)] = 12000
+    refusal_log_window_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
 
     relay_enabled: bool = True
     relay_poll_interval: Annotated[float, Field(gt=0)] = 0.5
@@ -77,6 +109,9 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: Annotated[int, Field(ge=1)] = 300
     plan_retention_days: Annotated[int, Field(ge=0, le=3650)] = 90
     plan_sweep_interval_seconds: Annotated[int, Field(ge=0)] = 3600
+    checkpoint_publish_dir: Path | None = None
+    witnesses: list[WitnessConfig] = Field(default_factory=list)
+    witness_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
 
     agencies: dict[str, AgencyConfig] = Field(default_factory=dict)
     age_of_self_determination: dict[str, int] = Field(default_factory=dict)
@@ -146,12 +181,16 @@ class Settings(BaseSettings):
             "tls_certfile",
             "tls_keyfile",
             "tls_client_ca_file",
+            "checkpoint_publish_dir",
         ):
             value: Path | None = getattr(self, name)
             if value is not None and not value.is_absolute():
                 object.__setattr__(self, name, (base / value).resolve())
         if (self.tls_certfile is None) != (self.tls_keyfile is None):
             raise ValueError("tls_certfile: tls_certfile and tls_keyfile go together")
+        names = [witness.name for witness in self.witnesses]
+        if len(names) != len(set(names)):
+            raise ValueError("witnesses: two witnesses have the same key name")
         if self.tls_client_ca_file is not None and self.tls_certfile is None:
             raise ValueError("tls_client_ca_file: mutual TLS needs tls_certfile and tls_keyfile")
         if self.database_url.startswith("sqlite:///") and not self.database_url.startswith(

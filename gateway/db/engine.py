@@ -5,6 +5,8 @@ Only the gateway creates engines; domain packages work on a connection passed to
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,10 +44,33 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def sqlite_file(url: sa.URL | str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory ones)."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 if it does not exist yet. SQLite gives the -wal and
+    -shm files it creates the database file's mode, so they are 0600 too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def create_engine(url: str, **kwargs: Any) -> sa.Engine:
-    """An engine configured for helhet: WAL + immediate transactions on SQLite."""
+    """An engine configured for helhet: WAL + immediate transactions on SQLite, whose file is
+    created readable by its owner only (it holds persons' numbers)."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
+        path = sqlite_file(parsed)
+        if path is not None:
+            create_private_file(path)
         engine = sa.create_engine(
             parsed,
             connect_args={"timeout": 30, "check_same_thread": False},

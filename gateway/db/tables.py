@@ -27,6 +27,9 @@ clients = sa.Table(
     sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    # after a rotation, the old token works until previous_valid_until (a grace period)
+    sa.Column("previous_token_sha256", sa.String(64), nullable=True),
+    sa.Column("previous_valid_until", sa.DateTime(timezone=True), nullable=True),
 )
 
 families = sa.Table(

@@ -15,13 +15,17 @@ import sqlalchemy as sa
 from audit import log as audit_log
 from audit.entries import Entry, EntryType, Outcome
 from consent import store
+from consent.errors import InvalidConsent
 from consent.models import ConsentIn, ConsentRecord
 from gateway.db import outbox
+from gateway.intake.minimise import PURPOSE
 from gateway.intake.queue import Batch, Message
 from gateway.intake.services import Services
 from schemas import WithdrawalNotice
 
 NOTICE_PURPOSE = "consent_withdrawal_notice"
+# The purposes the gateway forwards for: a consent for any other would never cover anything.
+KNOWN_PURPOSES = (PURPOSE,)
 NOTICE_SOURCE = "helhet"
 
 
@@ -48,6 +52,14 @@ def _consent_entry(
 def record_consent(
     services: Services, conn: sa.Connection, data: ConsentIn, *, client: str, now: dt.datetime
 ) -> ConsentRecord:
+    """Store a consent and log it; one for a purpose the gateway never forwards for is
+    refused (InvalidConsent at `purpose`, listing the known ones) instead of lying dead."""
+    if data.purpose not in KNOWN_PURPOSES:
+        raise InvalidConsent(
+            f"unknown purpose {data.purpose!r}: this gateway forwards only for "
+            + ", ".join(KNOWN_PURPOSES),
+            field="purpose",
+        )
     record = store.record(conn, data, recorded_by=client, now=now)
     audit_log.append(conn, [_consent_entry(services, record, Outcome.RECORDED, client)], now=now)
     return record

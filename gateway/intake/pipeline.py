@@ -189,6 +189,14 @@ def record_identity(update: PlanUpdate) -> str:
     return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
+def visible_to(conn: sa.Connection, routes: list[Route], agency: str) -> list[Route]:
+    """The routes the sending agency may see: those of families it is on the team of. Of any
+    other family it learns nothing, not even that the person is enrolled (the answer looks
+    like one about a person in no family)."""
+    teams = routing.teams(conn, {route.family_id for route in routes})
+    return [route for route in routes if agency in teams.get(route.family_id, ())]
+
+
 def body_digest(body: bytes, content_type: str) -> str:
     return hashlib.sha256(content_type.encode() + b"\n" + body).hexdigest()
 
@@ -281,7 +289,9 @@ def _forward_new(
     routes = merge_routes(
         [routes for _, routes in seen.values()] + [by_update[u] for u in written.values()]
     )
-    answer = RecordAnswer(record_id=record_id, updates=len(updates), routes=routes)
+    answer = RecordAnswer(
+        record_id=record_id, updates=len(updates), routes=visible_to(conn, routes, agency)
+    )
     if written:
         conn.execute(
             updates_table.insert(),

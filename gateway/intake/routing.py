@@ -58,6 +58,23 @@ def enrolments(conn: sa.Connection, person: str, at: dt.date) -> list[Enrolment]
     return found
 
 
+def teams(conn: sa.Connection, family_ids: set[str]) -> dict[str, tuple[str, ...]]:
+    """The team of each of the families named."""
+    if not family_ids:
+        return {}
+    rows = conn.execute(
+        sa.select(families.c.family_id, families.c.document).where(
+            families.c.family_id.in_(sorted(family_ids))
+        )
+    )
+    return {row.family_id: tuple(row.document["team"]) for row in rows}
+
+
+def on_a_team(conn: sa.Connection, person: str, agency: str, at: dt.date) -> bool:
+    """Whether `agency` is on the team of one of the person's families active on `at`."""
+    return any(agency in enrolment.team for enrolment in enrolments(conn, person, at))
+
+
 def person_facts(conn: sa.Connection, person: str) -> PersonFacts | None:
     """Birth date and every guardian recorded for the person in any family (None if unknown)."""
     rows = conn.execute(

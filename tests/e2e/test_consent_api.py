@@ -168,7 +168,7 @@ def test_fhir_import_and_export_round_trip(gw: Gateway) -> None:
             sources=["health"],
             recipients=["school", "nav"],
             categories=["health.mental", "health.child"],
-            purpose="school_followup",
+            purpose="family_plan",  # the one purpose the gateway forwards for
             valid_until="2030-06-01T00:00:00+02:00",
             restrictions=[{"recipients": ["school"], "categories": ["health.mental"]}],
         ),

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from schemas.identifiers import classic_check_digits
 from tests.helpers.gateway import Gateway
 from tests.helpers.records import nav_card
 
@@ -82,7 +83,7 @@ def test_invalid_families_name_the_field(gw: Gateway, change: dict, pointer: str
     assert pointer in [e["pointer"] for e in response.json()["errors"]]
 
 
-def test_birth_date_must_agree_across_families(gw: Gateway) -> None:
+def test_birth_date_must_agree_with_the_number_and_across_families(gw: Gateway) -> None:
     child, born = gw.person(12)
     gw.enrol([_member(child, born)], ["school"])
     with gw.client("coordinator") as c:
@@ -90,6 +91,24 @@ def test_birth_date_must_agree_across_families(gw: Gateway) -> None:
             "/v1/families",
             json={
                 "members": [_member(child, born + dt.timedelta(days=1))],
+                "team": ["nav"],
+                "coordinator": COORDINATOR,
+            },
+        )
+    # the number itself encodes the date: a contradicting one is refused before any lookup
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/members/0/birth_date"
+
+    # A number whose individual digits give no century (800 with year 55) carries a stated
+    # date; it must then be the same in every family.
+    prefix = "154455800"
+    number = prefix + (classic_check_digits(prefix) or "")
+    gw.enrol([_member(number, dt.date(1955, 4, 15))], ["school"])
+    with gw.client("coordinator") as c:
+        response = c.post(
+            "/v1/families",
+            json={
+                "members": [_member(number, dt.date(1855, 4, 15))],
                 "team": ["nav"],
                 "coordinator": COORDINATOR,
             },

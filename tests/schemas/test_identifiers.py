@@ -126,3 +126,57 @@ def test_acceptance_matches_the_definition(number: str) -> None:
     weights1 = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
     assert sum(int(d) * w for d, w in zip(number[:10], weights1, strict=True)) % 11 <= 3
     assert parsed.value == number
+
+
+@pytest.mark.parametrize(
+    "digits", ["０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "०१२३४५६७८९", "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗"]
+)
+def test_only_ascii_digits_are_digits(digits: str) -> None:
+    """Finding 1: fullwidth, Arabic-Indic, Devanagari and mathematical digits are refused, never
+    normalised: 15076500565 written in them is not an identifier."""
+    for number in ("15076500565", "0108589995", "010858-9995"):
+        written = number.translate(str.maketrans("0123456789", digits))
+        assert written.isdigit() or "-" in written  # what str.isdigit() let through
+        with pytest.raises(IdentifierError, match="0-9"):
+            parse_person_id(written, allow_synthetic=True)
+    assert not fnr_check_digits_ok("15076500565".translate(str.maketrans("0123456789", digits)))
+
+
+@pytest.mark.parametrize(
+    ("number", "born"),
+    [
+        ("15076500565", dt.date(1965, 7, 15)),  # individual 005: 1900s
+        ("02011088123", dt.date(2010, 1, 2)),  # 881 with year 10: 2000s
+        ("30108299939", dt.date(1982, 10, 30)),  # 999 with year 82: 1900s (900-999, 40-99)
+        ("70019950032", dt.date(1899, 1, 30)),  # D-number (day + 40); 500 with year 99: 1800s
+        ("03441550188", dt.date(2015, 4, 3)),  # synthetic (month + 40), the probe's child
+        ("0108589995", dt.date(1958, 8, 1)),  # CPR, 7th digit 9 with year 58: 1900s
+        ("010810-4995", dt.date(2010, 8, 1)),  # CPR, 7th digit 4 with year 10: 2000s
+    ],
+)
+def test_the_birth_date_is_derived_from_the_number(number: str, born: dt.date) -> None:
+    """Finding 8: fødselsnummer, D-number and CPR encode the birth date, century included."""
+    parsed = parse_person_id(number, allow_synthetic=True)
+    assert parsed.birth_date == born
+    assert parsed.agrees_with(born)
+    assert not parsed.agrees_with(dt.date(2001, 1, 1))
+    assert not parsed.agrees_with(born.replace(year=born.year - 100))
+
+
+@given(dates, st.integers(0, 999))
+def test_derived_birth_date_round_trips(date: dt.date, individual: int) -> None:
+    """Whatever century the individual number gives, the day, month and year digits are the
+    ones written; no century only where the register's ranges give none."""
+    first_nine = _nine(date, individual)
+    digits = classic_check_digits(first_nine)
+    if digits is None:
+        return
+    parsed = parse_person_id(first_nine + digits, allow_synthetic=False)
+    born = parsed.birth_date
+    if born is None:
+        assert 500 <= individual <= 899 and date.year % 100 >= 40
+        assert parsed.agrees_with(date)
+        return
+    assert (born.day, born.month, born.year % 100) == (date.day, date.month, date.year % 100)
+    if individual <= 499:
+        assert 1900 <= born.year <= 1999

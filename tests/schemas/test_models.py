@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from schemas import Category, Family, PlanUpdate, Sensitivity
 from schemas.export import JSON_DIR, rendered
 
-CHILD = "12430512313"  # synthetic (month + 40), valid check digits
+CHILD = "12430587682"  # synthetic (month + 40), born 2005-03-12, valid check digits
 PARENT = "03448012483"
 
 
@@ -128,3 +128,31 @@ def test_committed_json_schemas_match_models() -> None:
             f"schemas/json/{name} is stale: run python -m schemas.export"
         )
         assert json.loads(text)["$schema"].startswith("https://json-schema.org/")
+
+
+def _member(**fields: object) -> dict[str, object]:
+    return {"members": [{"id": CHILD, "role": "child", **fields}]}
+
+
+def _family(**fields: object) -> Family:
+    return Family.model_validate(
+        {
+            "family_id": "f1",
+            "municipality": "0301",
+            "team": ["school"],
+            "coordinator": {"agency": "family_centre", "name": "K"},
+            **fields,
+        }
+    )
+
+
+def test_a_members_birth_date_comes_from_the_identifier() -> None:
+    """Finding 8: a birth date left out is the number's; one that contradicts it is refused."""
+    assert _family(**_member()).members[0].birth_date == dt.date(2005, 3, 12)
+    assert _family(**_member(birth_date="2005-03-12")).members[0].birth_date == dt.date(2005, 3, 12)
+    for wrong in ("2001-01-01", "1905-03-12", "2005-03-13"):
+        with pytest.raises(ValidationError) as caught:
+            _family(**_member(birth_date=wrong))
+        (error,) = caught.value.errors()
+        assert error["loc"] == ("members", 0, "birth_date")
+        assert "contradicts the birth date the identifier encodes (2005-03-12)" in error["msg"]

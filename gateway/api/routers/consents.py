@@ -16,9 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from consent import fhir, store
 from consent.errors import ConsentError
 from consent.models import ConsentIn, ConsentRecord, WithdrawalIn
+from gateway.api.access import allow
 from gateway.api.bodies import read_body
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
+from gateway.api.openapi import answers
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem, validation_problem
 from gateway.intake.consents import record_consent, withdraw_consent
@@ -32,11 +34,20 @@ ConsentIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Z
 
 FHIR_MEDIA_TYPE = "application/fhir+json"
 MAX_CONSENT_BYTES = 256 * 1024
+MAX_VERSION = 2**31 - 1  # versions are database integers
 CONSENT_PROBLEM = problem_type("consent")
 # Where a native field a FHIR Consent was mapped to lives in that Consent (for error pointers).
 _FHIR_LOCATIONS: dict[str, dict[str, str]] = {
-    "R4": {"valid_from": "/provision/period/start", "valid_until": "/provision/period/end"},
-    "R5": {"valid_from": "/period/start", "valid_until": "/period/end"},
+    "R4": {
+        "valid_from": "/provision/period/start",
+        "valid_until": "/provision/period/end",
+        "purpose": "/provision/purpose/0",
+    },
+    "R5": {
+        "valid_from": "/period/start",
+        "valid_until": "/period/end",
+        "purpose": "/provision/0/purpose/0",
+    },
 }
 # Path and query parameters the consent package names in ConsentError.field.
 _PARAMETERS = {"consent_id": "path:consent_id", "version": "query:version"}
@@ -176,6 +187,7 @@ def _record(services: Services, consent: ConsentIn, client: str) -> ConsentRecor
         }
     },
 )
+@allow(Role.COORDINATOR)
 async def post_consent(
     request: Request, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -202,6 +214,7 @@ async def post_consent(
 
 
 @router.get("")
+@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
 def list_consents(
     subject: Annotated[PersonId, Query(description="the subject's identity number")],
     principal: Reader,
@@ -215,12 +228,17 @@ def list_consents(
     )
 
 
-@router.get("/{consent_id}", response_model=ConsentRecord)
+@router.get(
+    "/{consent_id}",
+    response_model=ConsentRecord,
+    responses=answers("The consent (native JSON or FHIR)", "application/json", FHIR_MEDIA_TYPE),
+)
+@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
 def read_consent(
     consent_id: ConsentIdPath,
     principal: Reader,
     services: ServicesDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     format: Annotated[Literal["json", "fhir-r4", "fhir-r5"], Query()] = "json",
 ) -> JSONResponse:
     """A consent's latest version (or `version`); `format=fhir-r4|fhir-r5` for FHIR Consent."""
@@ -237,6 +255,7 @@ def read_consent(
 
 
 @router.get("/{consent_id}/history")
+@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
 def consent_history(
     consent_id: ConsentIdPath, principal: Reader, services: ServicesDep
 ) -> JSONResponse:
@@ -252,6 +271,7 @@ def consent_history(
 
 
 @router.post("/{consent_id}/withdraw", response_model=WithdrawnConsent)
+@allow(Role.COORDINATOR)
 def withdraw(
     consent_id: ConsentIdPath, body: WithdrawalIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:

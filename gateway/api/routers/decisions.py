@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from consent.models import DecisionAnswer, DecisionRequest
+from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
 from gateway.api.problem_types import problem_type
@@ -31,13 +32,28 @@ class DecisionAnswers(BaseModel):
     answers: list[DecisionAnswer]
 
 
+def _not_on_team(agency: str) -> Problem:
+    """An agency's answer about a subject in no family of its team: the same whether the
+    subject is enrolled elsewhere or not at all, so it learns nothing about other families."""
+    return Problem(
+        404,
+        "Subject not enrolled",
+        f"the subject is in no family whose team includes {agency}",
+        type_=problem_type("not-enrolled"),
+        pointer="/subject",
+    )
+
+
 @router.post("", response_model=DecisionAnswers)
+@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER, Role.AGENCY)
 def decide(body: DecisionRequest, principal: Asker, services: ServicesDep) -> JSONResponse:
     """Permit or deny, per category, as the gateway would decide when forwarding.
 
     The subject must be enrolled in a family (the decision needs their birth date and
-    guardians): 404 otherwise. An agency client may ask only with itself as `source` (403), and
-    its answers carry no `basis`: which consent or statute decided stays with the coordinator.
+    guardians): 404 otherwise. An agency client may ask only with itself as `source` (403),
+    only about subjects in a family whose team it is on (404 otherwise, the same answer as for
+    a subject in no family), and its answers carry no `basis`: which consent or statute decided
+    stays with the coordinator.
     """
     if principal.role is Role.AGENCY and body.source.value != principal.agency:
         raise Problem(
@@ -51,6 +67,11 @@ def decide(body: DecisionRequest, principal: Asker, services: ServicesDep) -> JS
     with services.engine.connect() as conn:
         services.consents.refresh(conn)  # a withdrawal a moment ago counts
         facts = routing.person_facts(conn, body.subject)
+        if principal.role is Role.AGENCY and (
+            facts is None
+            or not routing.on_a_team(conn, body.subject, principal.agency or "", at.date())
+        ):
+            raise _not_on_team(principal.agency or "")
     if facts is None:
         raise Problem(
             404,

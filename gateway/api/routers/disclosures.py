@@ -25,8 +25,10 @@ from audit.errors import BadRange, UnknownIndex
 from audit.fhir import to_fhir_audit_event
 from audit.query import CSV_COLUMNS, Filters, csv_row, query, subject_report
 from gateway.api import access_log
+from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
+from gateway.api.openapi import answers
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem
 from gateway.config.settings import Settings
@@ -210,7 +212,16 @@ class DisclosureQuery(BaseModel):
         return urllib.parse.urlencode([(k, str(v)) for k, v in logged.items() if v is not None])
 
 
-@router.get(LIST_ROUTE)
+@router.get(
+    LIST_ROUTE,
+    responses=answers(
+        "Entries (JSON), or an export (CSV, FHIR)",
+        "application/json",
+        CSV_MEDIA_TYPE,
+        FHIR_MEDIA_TYPE,
+    ),
+)
+@allow(Role.PRIVACY_OFFICER)
 def list_disclosures(
     principal: PrivacyOfficer,
     services: ServicesDep,
@@ -267,6 +278,7 @@ def list_disclosures(
 
 
 @router.get(ENTRY_ROUTE)
+@allow(Role.PRIVACY_OFFICER)
 def read_disclosure(
     index: Annotated[int, Path(ge=0)],
     principal: PrivacyOfficer,
@@ -326,7 +338,16 @@ def read_disclosure(
 # --- GET /v1/subjects/{person}/disclosures ----------------------------------------------------
 
 
-@router.get(SUBJECT_ROUTE)
+@router.get(
+    SUBJECT_ROUTE,
+    responses=answers(
+        "The access report (JSON), or an export (CSV, FHIR)",
+        "application/json",
+        CSV_MEDIA_TYPE,
+        FHIR_MEDIA_TYPE,
+    ),
+)
+@allow(Role.PRIVACY_OFFICER)
 def subject_disclosures(
     person: Annotated[PersonId, Path(description="the person's identity number")],
     principal: PrivacyOfficer,

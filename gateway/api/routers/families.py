@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import ValidationError
 
 from gateway.api import access_log
+from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import EngineDep, ServicesDep, SettingsDep, require_role
 from gateway.api.problem_types import problem_type
@@ -40,6 +41,7 @@ def _view(family: Any, version: int) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
+@allow(Role.COORDINATOR)
 def create_family(
     body: families.FamilyIn,
     principal: Coordinator,
@@ -64,6 +66,7 @@ def create_family(
 
 
 @router.get("")
+@allow(Role.COORDINATOR)
 def find_families(
     person: Annotated[PersonId, Query(description="a member's identity number")],
     principal: Coordinator,
@@ -84,6 +87,7 @@ def find_families(
 
 
 @router.get("/{family_id}")
+@allow(Role.COORDINATOR)
 def read_family(family_id: str, principal: Coordinator, engine: EngineDep) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
@@ -95,6 +99,7 @@ def read_family(family_id: str, principal: Coordinator, engine: EngineDep) -> di
 
 
 @router.patch("/{family_id}")
+@allow(Role.COORDINATOR)
 def change_family(
     family_id: str, body: families.FamilyPatch, principal: Coordinator, engine: EngineDep
 ) -> dict[str, Any]:

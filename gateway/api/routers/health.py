@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from gateway.api.access import public
 from gateway.api.deps import InstanceDep
 from gateway.db import migrate
 
@@ -14,11 +15,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
+@public()
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/readyz")
+@public()
 def readyz(instance: InstanceDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     ready = True

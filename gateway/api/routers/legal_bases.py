@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from consent.models import StatutoryBasis
+from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
 
@@ -24,5 +25,6 @@ class LegalBases(BaseModel):
 
 
 @router.get("", response_model=LegalBases)
+@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
 def list_legal_bases(principal: Reader, services: ServicesDep) -> LegalBases:
     return LegalBases(legal_bases=list(services.consents.statutes))

@@ -15,11 +15,13 @@ from audit.checkpoint import checkpoint_with_cosignatures, latest_checkpoint
 from audit.encoding import b64
 from audit.errors import AuditError
 from gateway.api import access_log
+from gateway.api.access import allow, public
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import InstanceDep, ServicesDep, require_role
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem
 from gateway.checkpoints.issuer import issue_now
+from gateway.checkpoints.witnesses import publish
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 Auditor = Annotated[Principal, Depends(require_role(Role.PRIVACY_OFFICER, Role.OPERATOR))]
@@ -31,6 +33,7 @@ CONSISTENCY_ROUTE = "/v1/log/consistency"
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
+@public()
 def get_checkpoint(instance: InstanceDep) -> PlainTextResponse:
     """Public: the latest signed checkpoint (C2SP tlog-checkpoint note) with any witness
     cosignatures. It reveals only the log's size and root hash; anyone may keep copies.
@@ -48,14 +51,17 @@ def get_checkpoint(instance: InstanceDep) -> PlainTextResponse:
 
 
 @router.post("/checkpoint", response_class=PlainTextResponse)
+@allow(Role.PRIVACY_OFFICER, Role.OPERATOR)
 async def post_checkpoint(principal: Auditor, instance: InstanceDep) -> PlainTextResponse:
     """Sign a checkpoint of the log as it is now: 201 with the new note, or 200 with the
     latest one if the log has not grown; 409 if the log is not an extension of the last one.
+    The checkpoint is then put to the witnesses and published.
     """
     try:
         stored, new = await run_in_threadpool(issue_now, instance)
     except AuditError as exc:
         raise Problem(exc.status_code, "Checkpoint refused", str(exc), type_=LOG_PROBLEM) from exc
+    await run_in_threadpool(publish, instance, stored)  # problems show in /readyz next round
     return PlainTextResponse(
         stored.note,
         status_code=201 if new else 200,
@@ -65,6 +71,7 @@ async def post_checkpoint(principal: Auditor, instance: InstanceDep) -> PlainTex
 
 
 @router.get("/consistency")
+@allow(Role.PRIVACY_OFFICER, Role.OPERATOR)
 def consistency(
     principal: Auditor,
     services: ServicesDep,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
+from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import MetricsDep, ServicesDep, require_role
 from gateway.api.metrics import CONTENT_TYPE, render
@@ -15,6 +16,7 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
+@allow(Role.OPERATOR)
 def metrics(
     request: Request,
     services: ServicesDep,

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
 
 from consent.errors import ConsentError
+from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_agency, require_role
 from gateway.api.problem_types import problem_type
@@ -79,6 +80,7 @@ def _add(
 
 
 @router.get("/{family_id}")
+@allow(Role.COORDINATOR)
 def read_plan(family_id: FamilyId, principal: Coordinator, services: ServicesDep) -> dict[str, Any]:
     """The plan: every entry at its latest version, grouped by kind, and the next meeting."""
     try:
@@ -89,6 +91,7 @@ def read_plan(family_id: FamilyId, principal: Coordinator, services: ServicesDep
 
 
 @router.post("/{family_id}/goals", status_code=201)
+@allow(Role.COORDINATOR)
 def add_goal(
     family_id: FamilyId, body: GoalIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -97,6 +100,7 @@ def add_goal(
 
 
 @router.post("/{family_id}/measures", status_code=201)
+@allow(Role.COORDINATOR)
 def add_measure(
     family_id: FamilyId, body: MeasureIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -105,6 +109,7 @@ def add_measure(
 
 
 @router.post("/{family_id}/meetings", status_code=201)
+@allow(Role.COORDINATOR)
 def add_meeting(
     family_id: FamilyId, body: MeetingIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -113,6 +118,7 @@ def add_meeting(
 
 
 @router.post("/{family_id}/evaluations", status_code=201)
+@allow(Role.COORDINATOR)
 def add_evaluation(
     family_id: FamilyId, body: EvaluationIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -121,6 +127,7 @@ def add_evaluation(
 
 
 @router.get("/{family_id}/entries/{entry_id}")
+@allow(Role.COORDINATOR)
 def read_entry(
     family_id: FamilyId, entry_id: EntryIdPath, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -134,6 +141,7 @@ def read_entry(
 
 
 @router.get("/{family_id}/entries/{entry_id}/history")
+@allow(Role.COORDINATOR)
 def entry_history(
     family_id: FamilyId, entry_id: EntryIdPath, principal: Coordinator, services: ServicesDep
 ) -> dict[str, Any]:
@@ -147,6 +155,7 @@ def entry_history(
 
 
 @router.patch("/{family_id}/entries/{entry_id}")
+@allow(Role.COORDINATOR)
 def change_entry(
     family_id: FamilyId,
     entry_id: EntryIdPath,
@@ -177,6 +186,7 @@ def change_entry(
 
 
 @router.get("/{family_id}/overview")
+@allow(Role.COORDINATOR)
 def preview_overview(
     family_id: FamilyId,
     recipient: Annotated[Agency, Query(description="the team member whose overview to show")],
@@ -203,6 +213,7 @@ def preview_overview(
 
 
 @router.post("/{family_id}/overviews", status_code=202)
+@allow(Role.COORDINATOR, Role.AGENCY)
 def send_overviews(
     family_id: FamilyId,
     request: Request,
@@ -249,6 +260,7 @@ def send_overviews(
 
 
 @router.post("/{family_id}/family-copy", response_class=HTMLResponse)
+@allow(Role.COORDINATOR)
 def give_family_copy(
     family_id: FamilyId,
     principal: Coordinator,
@@ -296,6 +308,7 @@ def give_family_copy(
 
 
 @router.post("/{family_id}/close")
+@allow(Role.COORDINATOR)
 def close_plan(
     family_id: FamilyId, body: CloseIn, principal: Coordinator, services: ServicesDep
 ) -> dict[str, Any]:
@@ -319,6 +332,7 @@ def close_plan(
 
 
 @router.get("/{family_id}/retention")
+@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER, Role.OPERATOR)
 def plan_retention(
     family_id: FamilyId, principal: RetentionReader, services: ServicesDep
 ) -> dict[str, Any]:

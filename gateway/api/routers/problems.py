@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
+from gateway.api.access import public
 from gateway.api.problem_types import CATALOGUE, problem_type
 from gateway.api.problems import Problem
 
@@ -15,6 +16,7 @@ router = APIRouter(prefix="/problems", tags=["problems"])
 
 
 @router.get("")
+@public()
 def list_problem_types() -> dict[str, Any]:
     """Every problem type the API answers with: its URI, title and explanation."""
     return {
@@ -26,6 +28,7 @@ def list_problem_types() -> dict[str, Any]:
 
 
 @router.get("/{name}", response_class=HTMLResponse)
+@public()
 def explain_problem_type(name: Annotated[str, Path(max_length=40)]) -> HTMLResponse:
     """A page explaining one problem type (the target of its `type` URI)."""
     found = CATALOGUE.get(name)

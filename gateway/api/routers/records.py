@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from adapters.errors import AdapterError
+from gateway.api.access import allow
 from gateway.api.bodies import read_body
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import MetricsDep, ServicesDep, require_agency, require_role
@@ -27,6 +28,7 @@ AgencyClient = Annotated[Principal, Depends(require_role(Role.AGENCY))]
 
 
 @router.post("/{agency}", status_code=202, response_model=RecordAnswer)
+@allow(Role.AGENCY, agency_path="agency", large_body=True)
 async def post_record(
     agency: Agency,
     request: Request,

@@ -45,4 +45,11 @@ def test_over_the_limit_is_429_and_logged(gw: Gateway) -> None:
     denied = [
         e for e in gw.log_entries() if e.event_type.value == "access" and e.outcome == "denied"
     ]
+    # the first refusal at once; its repeat in the same window is counted, logged at its end
+    assert len(denied) == 1 and denied[0].reason == "rate_limited"
+    gw.app.state.refusals.flush(everything=True)
+    denied = [
+        e for e in gw.log_entries() if e.event_type.value == "access" and e.outcome == "denied"
+    ]
     assert len(denied) == 2 and all(e.reason == "rate_limited" for e in denied)
+    assert denied[1].details["repeated"] == 1

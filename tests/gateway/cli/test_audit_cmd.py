@@ -24,8 +24,15 @@ def instance(db_engine: sa.Engine) -> SimpleNamespace:
     create_tables(db_engine)
     with db_engine.begin() as conn:
         append(conn, [entry(i) for i in range(7)], now=T0)
+    key = Ed25519PrivateKey.generate()
     return SimpleNamespace(
-        engine=db_engine, signing_key=Ed25519PrivateKey.generate(), origin=ORIGIN
+        engine=db_engine,
+        signing_key=key,
+        signing_public_keys=[key.public_key()],
+        origin=ORIGIN,
+        settings=SimpleNamespace(
+            witnesses=[], checkpoint_publish_dir=None, witness_timeout_seconds=5.0
+        ),
     )
 
 

@@ -30,8 +30,9 @@ def test_retention_then_sweep(instance: Instance, services: Services) -> None:
         ["nav"],
         period={"start": "2020-01-01", "end": yesterday},
     )
+    other, other_born = person(30)
     running = enrol(
-        services, [{"id": person(30)[0], "role": "parent", "birth_date": "1995-01-01"}], ["nav"]
+        services, [{"id": other, "role": "parent", "birth_date": other_born.isoformat()}], ["nav"]
     )
     add(services, ended, "goal", subject=parent, title="Komme i jobb")
     [first, second] = json.loads(invoke(instance, "retention", "--json"))
