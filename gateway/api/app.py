@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from gateway.api import access, openapi, problems
+from gateway.api import access, openapi, problems, startup
 from gateway.api.guard import RequestGuard
 from gateway.api.metrics import Metrics
 from gateway.api.ratelimit import RateLimiter
@@ -72,10 +72,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
                 )
             )
             app.state.relay = relay_thread.relay
-            instance.readiness_probes["relay"] = lambda: (
-                relay_thread.relay.last_error is None,
-                relay_thread.relay.last_error or "",
-            )
+            instance.readiness_probes["relay"] = relay_thread.relay.readiness
             relay_thread.start()
         checkpointer = CheckpointThread(instance)
         app.state.checkpointer = checkpointer
@@ -88,6 +85,7 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
             checkpointer.witness_error or "",
         )
         checkpointer.start()
+        startup.report(instance, version=app.version, relay=run_relay)
         app.state.refusals.start()
         interval = instance.settings.plan_sweep_interval_seconds
         sweeper = SweepThread(services, interval) if interval else None

@@ -111,6 +111,16 @@ class Relay:
         self._topics_ready = False
         self._warned: str | None = None
         self.last_error: str | None = None
+        self.reached_broker = False  # until its first round reaches the broker, not ready
+
+    def readiness(self) -> tuple[bool, str]:
+        """(ready, why not): ready once a round has reached the broker and the last one did."""
+        if self.last_error is not None:
+            return False, self.last_error
+        if not self.reached_broker:
+            servers = self.services.settings.kafka_bootstrap_servers
+            return False, f"has not reached the broker at {servers} yet"
+        return True, ""
 
     @property
     def engine(self) -> sa.Engine:
@@ -130,6 +140,13 @@ class Relay:
             settings.kafka_replication_factor,
         )
         self._topics_ready = True
+        if not self.reached_broker:
+            log.info(
+                "relay reached the broker at %s; topics helhet.%s.<agency> ready",
+                settings.kafka_bootstrap_servers,
+                settings.municipality,
+            )
+        self.reached_broker = True
         warning = memory_only_warning(cluster_id, settings.kafka_bootstrap_servers)
         if warning and settings.environment != "test" and warning != self._warned:
             log.warning("%s", warning)

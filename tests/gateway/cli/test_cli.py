@@ -134,8 +134,8 @@ def test_clients_add_and_list_store_only_the_hash(instance_config: Path) -> None
     assert bad.exit_code != 0 and "--agency" in bad.output
 
 
-def _serve(config: Path, port: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "HELHET_CONFIG": str(config)}
+def _serve(config: Path, port: int, **env_extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "HELHET_CONFIG": str(config), **env_extra}
     return subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
         env=env,
@@ -167,14 +167,59 @@ def test_init_upgrade_serve_answers_healthz(instance_config: Path) -> None:
                 assert time.monotonic() < deadline, "serve did not answer in 60 s"
                 time.sleep(0.2)
         assert response.status_code == 200 and response.json() == {"status": "ok"}
-        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
-        assert ready.json()["checks"]["database"] == "ok"
-        assert ready.status_code == 200, ready.json()  # relay and checkpoints too
+        ready = _ready_within(port, 60)  # once the relay has reached the broker
+        assert ready.json()["checks"] == {
+            "database": "ok",
+            "relay": "ok",
+            "checkpoints": "ok",
+            "witnesses": "ok",
+        }
         keys = httpx.get(f"http://127.0.0.1:{port}/v1/keys", timeout=5).json()["keys"]
         assert keys[0]["crv"] == "Ed25519"
     finally:
         process.terminate()
+        output, _ = process.communicate(timeout=30)
+    # It says what it connected to, and that the relay found the broker.
+    assert "at schema revision" in output and "the relay runs here" in output, output
+    assert "relay reached the broker at" in output
+    assert "latest signed checkpoint of 0 entries" in output
+
+
+def _ready_within(port: int, seconds: float) -> httpx.Response:
+    deadline = time.monotonic() + seconds
+    while True:
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        if ready.status_code == 200:
+            return ready
+        assert time.monotonic() < deadline, ready.json()
+        time.sleep(0.2)
+
+
+def test_readiness_is_not_claimed_without_a_broker(instance_config: Path) -> None:
+    run(instance_config, "db", "upgrade")
+    port, nowhere = free_port(), free_port()
+    process = _serve(instance_config, port, HELHET_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{nowhere}")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "serve did not answer in 60 s"
+                time.sleep(0.2)
+        assert ready.status_code == 503  # from the first answer on: never "ready" by default
+        assert ready.json()["checks"]["relay"].startswith("not ready")
+        assert ready.json()["checks"]["database"] == "ok"
+        started = time.monotonic()
+        process.terminate()
         process.communicate(timeout=30)
+        assert process.returncode == 0
+        assert time.monotonic() - started < 10  # a prompt stop, even with the broker away
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 @pytest.mark.parametrize(
