@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from consent import fhir, store
 from consent.errors import ConsentError
 from consent.models import ConsentIn, ConsentRecord, WithdrawalIn
+from gateway.api import policy
 from gateway.api.bodies import read_body
-from gateway.api.clients import Principal, Role
+from gateway.api.clients import Principal
 from gateway.api.deps import ServicesDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem, validation_problem
 from gateway.intake.consents import record_consent, withdraw_consent
@@ -25,8 +26,8 @@ from gateway.intake.services import Services
 from schemas import PersonId
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"])
-Coordinator = Annotated[Principal, Depends(require_role(Role.COORDINATOR))]
-Reader = Annotated[Principal, Depends(require_role(Role.COORDINATOR, Role.PRIVACY_OFFICER))]
+Coordinator = Annotated[Principal, Depends(require_role(*policy.RECORD_CONSENT))]
+Reader = Annotated[Principal, Depends(require_role(*policy.READ_CONSENT))]
 ConsentIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
 FHIR_MEDIA_TYPE = "application/fhir+json"

@@ -12,15 +12,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from consent.models import DecisionAnswer, DecisionRequest
+from gateway.api import policy
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
 from gateway.intake import routing
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
-Asker = Annotated[
-    Principal, Depends(require_role(Role.COORDINATOR, Role.PRIVACY_OFFICER, Role.AGENCY))
-]
+Asker = Annotated[Principal, Depends(require_role(*policy.ASK_DECISION))]
 
 
 class DecisionAnswers(BaseModel):

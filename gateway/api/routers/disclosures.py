@@ -24,8 +24,8 @@ from audit.entries import EntryType, LogEntry
 from audit.errors import BadRange, UnknownIndex
 from audit.fhir import to_fhir_audit_event
 from audit.query import CSV_COLUMNS, Filters, csv_row, query, subject_report
-from gateway.api import access_log
-from gateway.api.clients import Principal, Role
+from gateway.api import access_log, policy
+from gateway.api.clients import Principal
 from gateway.api.deps import ServicesDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
 from gateway.config.settings import Settings
@@ -33,7 +33,7 @@ from gateway.intake.services import Services
 from schemas import Agency, PersonId
 
 router = APIRouter(tags=["disclosures"])
-PrivacyOfficer = Annotated[Principal, Depends(require_role(Role.PRIVACY_OFFICER))]
+PrivacyOfficer = Annotated[Principal, Depends(require_role(*policy.READ_LOG))]
 
 Format = Literal["json", "csv", "fhir-r4", "fhir-r5"]
 NAME = r"^[A-Za-z0-9_.:\-]{1,64}$"

@@ -8,14 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import ValidationError
 
-from gateway.api.clients import Principal, Role
+from gateway.api import policy
+from gateway.api.clients import Principal
 from gateway.api.deps import EngineDep, SettingsDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem, validation_problem
 from gateway.errors import FamilyError
 from gateway.intake import families
 
 router = APIRouter(prefix="/v1/families", tags=["families"])
-Coordinator = Annotated[Principal, Depends(require_role(Role.COORDINATOR))]
+Coordinator = Annotated[Principal, Depends(require_role(*policy.MANAGE_FAMILIES))]
 
 
 def _problem(exc: FamilyError) -> Problem:

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from consent.models import StatutoryBasis
-from gateway.api.clients import Principal, Role
+from gateway.api import policy
+from gateway.api.clients import Principal
 from gateway.api.deps import ServicesDep, require_role
 
 router = APIRouter(prefix="/v1/legal-bases", tags=["legal bases"])
-Reader = Annotated[Principal, Depends(require_role(Role.COORDINATOR, Role.PRIVACY_OFFICER))]
+Reader = Annotated[Principal, Depends(require_role(*policy.READ_LEGAL_BASES))]
 
 
 class LegalBases(BaseModel):

@@ -14,14 +14,14 @@ from audit import log as audit_log
 from audit.checkpoint import checkpoint_with_cosignatures, latest_checkpoint
 from audit.encoding import b64
 from audit.errors import AuditError
-from gateway.api import access_log
-from gateway.api.clients import Principal, Role
+from gateway.api import access_log, policy
+from gateway.api.clients import Principal
 from gateway.api.deps import InstanceDep, ServicesDep, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
 from gateway.checkpoints.issuer import issue_now
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
-Auditor = Annotated[Principal, Depends(require_role(Role.PRIVACY_OFFICER, Role.OPERATOR))]
+Auditor = Annotated[Principal, Depends(require_role(*policy.CHECK_LOG))]
 
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 LOG_PROBLEM = PROBLEM_TYPE_BASE + "audit"

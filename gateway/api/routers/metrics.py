@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
-from gateway.api.clients import Principal, Role
+from gateway.api import policy
+from gateway.api.clients import Principal
 from gateway.api.deps import MetricsDep, ServicesDep, require_role
 from gateway.api.metrics import CONTENT_TYPE, render
 
@@ -19,7 +20,7 @@ def metrics(
     request: Request,
     services: ServicesDep,
     counters: MetricsDep,
-    principal: Annotated[Principal, Depends(require_role(Role.OPERATOR))],
+    principal: Annotated[Principal, Depends(require_role(*policy.READ_METRICS))],
 ) -> PlainTextResponse:
     relay = getattr(request.app.state, "relay", None)
     with services.engine.connect() as conn:

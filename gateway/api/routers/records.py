@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from adapters.errors import AdapterError
+from gateway.api import policy
 from gateway.api.bodies import read_body
-from gateway.api.clients import Principal, Role
+from gateway.api.clients import Principal
 from gateway.api.deps import MetricsDep, ServicesDep, require_agency, require_role
 from gateway.api.problems import PROBLEM_TYPE_BASE, Problem
 from gateway.errors import RecordError
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/v1/records", tags=["records"])
 ACCEPTED = "helhet_records_accepted_total"
 REFUSED = "helhet_records_refused_total"
 REFUSED_HELP = "Records refused whole, by agency and HTTP status"
-AgencyClient = Annotated[Principal, Depends(require_role(Role.AGENCY))]
+AgencyClient = Annotated[Principal, Depends(require_role(*policy.SUBMIT_RECORDS))]
 
 
 @router.post("/{agency}", status_code=202, response_model=RecordAnswer)
