@@ -165,6 +165,38 @@ class ConsentIndex:
             for category in categories
         ]
 
+    def decide_many_as_if(
+        self,
+        drafts: Iterable[Mapping[str, Any]],
+        subject: str,
+        source: str,
+        recipient: str,
+        categories: Sequence[str],
+        purpose: str,
+        at: dt.datetime,
+        facts: PersonFacts,
+    ) -> list[Decision]:
+        """`decide_many` as if the draft consents (stored-form documents of the subject, not
+        recorded) were in the index too: the decision a coordinator sees before saving one.
+        """
+        entries = (*self._by_subject.get(subject, ()), *(compile_document(d) for d in drafts))
+        cache = DecisionCache()  # the drafts' decisions never enter the shared cache
+        return [
+            decide(
+                entries,
+                self._statutes,
+                self._clock,
+                cache,
+                source,
+                recipient,
+                category,
+                purpose,
+                at,
+                facts,
+            )
+            for category in categories
+        ]
+
     def consents_of(self, subject: str) -> list[tuple[str, int]]:
         """(consent id, latest version) of the subject's consents, by id."""
         return sorted((e.consent_id, e.version) for e in self._by_subject.get(subject, ()))
