@@ -11,9 +11,13 @@ boundary with `raise … from`.
     ├── BrokerUnavailable      Kafka cannot be reached (retriable)
     ├── InvalidPayload         seal() refused its input
     ├── ClientError            an API client cannot be created or found
-    └── RequestError           a request the gateway refuses before storing anything
-        ├── FamilyError > UnknownFamily (404), ConflictingFacts (409)
-        └── RecordError > IdempotencyConflict (409)
+    ├── RequestError           a request the gateway refuses before storing anything
+    │   ├── FamilyError > UnknownFamily (404), ConflictingFacts (409)
+    │   └── RecordError > IdempotencyConflict (409)
+    └── ConsoleError           a console page refused (rendered as an HTML page, not JSON)
+        ├── SignInRequired     no session, or it timed out (303 to the sign-in page)
+        ├── ConsoleForbidden   the role may not see the page, or a form's CSRF token is wrong
+        └── PageNotFound       no such entry, family, consent or saved search (404)
 """
 
 from __future__ import annotations
@@ -87,3 +91,25 @@ class IdempotencyConflict(RecordError):
             f"Idempotency-Key {key!r} was used before with a different body",
             pointer="header:Idempotency-Key",
         )
+
+
+class ConsoleError(GatewayError):
+    """A console page refused; `status` is the HTTP status of the HTML page shown."""
+
+    status = 400
+
+
+class SignInRequired(ConsoleError):
+    """No session, or it ended (idle or absolute timeout, sign-out, revoked client)."""
+
+    status = 303
+
+
+class ConsoleForbidden(ConsoleError):
+    """The signed-in role may not use the page, or a form's CSRF token did not match."""
+
+    status = 403
+
+
+class PageNotFound(ConsoleError):
+    status = 404

@@ -39,7 +39,7 @@ GATEWAY_FLOORS = [
     {"checkpoints"},
     {"intake"},
     {"delivery"},
-    {"api"},
+    {"api", "console"},
     {"demo"},
     {"cli"},
 ]

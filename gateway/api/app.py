@@ -27,6 +27,7 @@ from gateway.api.routers import (
 from gateway.api.routers import log as log_routes
 from gateway.checkpoints.issuer import CheckpointThread
 from gateway.config.instance import Instance
+from gateway.console.mount import install_console
 from gateway.db import migrate
 from gateway.intake.services import Services
 
@@ -104,4 +105,5 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         metrics.router,
     ):
         app.include_router(router)
+    install_console(app, services)
     return app

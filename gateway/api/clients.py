@@ -112,3 +112,13 @@ def authenticate(conn: sa.Connection, token: str) -> Principal | None:
     if row is None or not hmac.compare_digest(row.token_sha256, digest):
         return None
     return Principal(row.client_id, row.name, Role(row.role), row.agency)
+
+
+def active_principal(conn: sa.Connection, client_id: str) -> Principal | None:
+    """The principal of a client that is still active (None once revoked or unknown)."""
+    row = conn.execute(
+        sa.select(clients).where(clients.c.client_id == client_id, clients.c.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Principal(row.client_id, row.name, Role(row.role), row.agency)

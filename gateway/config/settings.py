@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     data_key_rotation_seconds: Annotated[int, Field(ge=60, le=3600)] = 3600
     checkpoint_interval_seconds: Annotated[int, Field(ge=1)] = 300
 
+    console_idle_minutes: Annotated[int, Field(ge=1, le=720)] = 20
+    console_session_hours: Annotated[int, Field(ge=1, le=24)] = 8
+
     agencies: dict[str, AgencyConfig] = Field(default_factory=dict)
     age_of_self_determination: dict[str, int] = Field(default_factory=dict)
     statutory_bases: list[StatutoryBasis] = Field(default_factory=list)
