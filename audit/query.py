@@ -162,8 +162,10 @@ def daily_counts(conn: sa.Connection, filters: Filters) -> dict[tuple[str, str],
     """(UTC day "YYYY-MM-DD", event type) -> number of matching entries recorded that day."""
     day = sa.func.substr(audit_entries.c.recorded_at, 1, 10)
     event_type = audit_entries.c.event_type
-    stmt = sa.select(day, event_type, sa.func.count()).where(*_where(filters)).group_by(
-        day, event_type
+    stmt = (
+        sa.select(day, event_type, sa.func.count())
+        .where(*_where(filters))
+        .group_by(day, event_type)
     )
     return {(str(d), str(t)): int(n) for d, t, n in conn.execute(stmt)}
 
