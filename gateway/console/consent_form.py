@@ -215,7 +215,7 @@ def preview(
     everyone = [a.value for a in Agency]
     document: dict[str, Any] = {
         **consent.model_dump(mode="json"),
-        "consent_id": "~draft",
+        "consent_id": "draft-preview",
         "version": 1,
         "status": "active",
         "valid_from": (consent.valid_from or at).isoformat(),

@@ -34,7 +34,7 @@ def safe_next(value: str | None) -> str:
     """Where to go after signing in: a console path only (never another site)."""
     if (
         value
-        and value.startswith("/console")
+        and (value == "/console" or value.startswith("/console/"))
         and not value.startswith("/console/sign-")
         and "\\" not in value
         and "//" not in value

@@ -22,10 +22,9 @@ from audit.errors import AuditError, BadRange, UnknownIndex
 from audit.query import Filters, counts, daily_counts, query
 from gateway.api import access_log, policy
 from gateway.api.deps import ServicesDep
-from gateway.api.problems import Problem
 from gateway.api.routers.disclosures import DisclosureQuery, Format, agency_names, export_response
 from gateway.console import chart
-from gateway.console.deps import FormatterDep, FormDep, allowed, respond
+from gateway.console.deps import Form, FormatterDep, FormDep, allowed, respond
 from gateway.console.i18n import Formatter, field_message
 from gateway.console.sessions import Session
 from gateway.errors import PageNotFound
@@ -67,42 +66,35 @@ class Search:
         return DisclosureQuery.model_validate(values)
 
 
-def parse_search(form: FormDep | Any, fmt: Formatter) -> tuple[Search, dict[str, str]]:
-    """The search of a submitted form, or the errors by form field."""
+def parse_search(form: Form, fmt: Formatter) -> tuple[Search, dict[str, str]]:
+    """The search of a submitted form, or the errors by form field.
+
+    The form's dates are local days, the last one included; the API's parameters are instants.
+    """
     errors: dict[str, str] = {}
-    params: list[tuple[str, str]] = []
-    for name, param in FIELDS.items():
-        value = form.get(name)
-        if value:
-            params.append((param, value))
+    params = [(param, form.get(name)) for name, param in FIELDS.items() if form.get(name)]
     days: dict[str, dt.date] = {}
     for name in ("from", "to"):
-        value = form.get(name)
-        if value:
+        if form.get(name):
             try:
-                days[name] = dt.date.fromisoformat(value)
+                days[name] = dt.date.fromisoformat(form.get(name))
             except ValueError:
                 errors[name] = fmt.gettext("Give a date as YYYY-MM-DD.")
+    if "from" in days and "to" in days and days["from"] > days["to"]:
+        errors["to"] = fmt.gettext("The period must end after it starts.")
     if "from" in days:
         params.append(("from", fmt.local_midnight(days["from"]).isoformat()))
-    if "to" in days:  # the form's end date is included: the period ends at the next midnight
+    if "to" in days:
         params.append(("to", fmt.local_midnight(days["to"] + dt.timedelta(days=1)).isoformat()))
-    person = form.get("person") or None
-    search = Search(
-        tuple(params), person, tuple((k, form.get(k)) for k in (*FIELDS, "from", "to", "person"))
-    )
-    if not errors:
-        try:
-            search.query().check()
-        except ValidationError as exc:
-            for error in exc.errors():
-                name = {"subject": "person", "since": "from", "until": "to"}.get(
-                    str(error["loc"][0]), str(error["loc"][0])
-                )
-                errors.setdefault(name, field_message(error, fmt))
-        except Problem as exc:
-            errors["to"] = fmt.gettext("The period must end after it starts.")
-            del exc
+    shown = tuple((k, form.get(k)) for k in (*FIELDS, "from", "to", "person"))
+    search = Search(tuple(params), form.get("person") or None, shown)
+    try:
+        search.query()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0])
+            name = {"subject": "person", "from": "from", "to": "to"}.get(field, field)
+            errors.setdefault(name, field_message(error, fmt))
     return search, errors
 
 
