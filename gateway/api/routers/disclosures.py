@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, JsonValue
 
 from audit import log as audit_log
 from audit.checkpoint import checkpoint_with_cosignatures, latest_checkpoint
@@ -187,6 +187,16 @@ class DisclosureQuery(BaseModel):
             until=self.until,
         )
 
+    def page_read(self, entries: list[LogEntry]) -> dict[str, JsonValue]:
+        """What the access entry of a page of results records: the query and what it returned."""
+        indexes = [e.index for e in entries]
+        return {
+            "query": self.as_logged(),
+            "returned": len(indexes),
+            "first_index": indexes[0] if indexes else None,
+            "last_index": indexes[-1] if indexes else None,
+        }
+
     def as_logged(self) -> str:
         """The query as the access entry records it: fixed order, without the person number."""
         logged = {
@@ -235,18 +245,12 @@ def list_disclosures(
         raise Problem(
             422, "Invalid request", str(exc), pointer="query:cursor", type_=INVALID
         ) from exc
-    indexes = [e.index for e in page.entries]
     access_log.record_read(
         engine,
         client=principal.name,
         read=LIST_ROUTE,
         subject_pseudonym=pseudonym,
-        details={
-            "query": params.as_logged(),
-            "returned": len(indexes),
-            "first_index": indexes[0] if indexes else None,
-            "last_index": indexes[-1] if indexes else None,
-        },
+        details=params.page_read(page.entries),
     )
     return JSONResponse(
         {

@@ -261,10 +261,14 @@ def withdraw(
     record = _consent(services, consent_id)
     family_id = form.get("family") or None
     reason = form.get("reason")
+    refused: tuple[str, int] | None = None
     if record.status is ConsentStatus.WITHDRAWN:
+        refused = (fmt.gettext("This consent has already been withdrawn."), 409)
+    elif not reason:
+        refused = (fmt.gettext("Write why the consent is withdrawn."), 422)
+    if refused is not None:
         with services.engine.connect() as conn:
             waiting = list(outbox.waiting_under(conn, consent_id))
-        message = fmt.gettext("This consent has already been withdrawn.")
         return _withdraw_page(
             request,
             fmt,
@@ -273,23 +277,8 @@ def withdraw(
             record,
             family_id,
             waiting=waiting,
-            error=message,
-            status=409,
-        )
-    if not reason:
-        with services.engine.connect() as conn:
-            waiting = list(outbox.waiting_under(conn, consent_id))
-        message = fmt.gettext("Write why the consent is withdrawn.")
-        return _withdraw_page(
-            request,
-            fmt,
-            session,
-            services,
-            record,
-            family_id,
-            waiting=waiting,
-            error=message,
-            status=422,
+            error=refused[0],
+            status=refused[1],
         )
     now = dt.datetime.now(dt.UTC)
     with services.engine.begin() as conn:

@@ -149,18 +149,12 @@ def search_page(
             daily = daily_counts(conn, chart_filters)
     except BadRange as exc:
         raise PageNotFound(str(exc)) from exc
-    indexes = [e.index for e in page.entries]
     access_log.record_read(
         services.engine,
         client=session.principal.name,
         read=LIST_READ,
         subject_pseudonym=pseudonym,
-        details={
-            "query": params.as_logged(),
-            "returned": len(indexes),
-            "first_index": indexes[0] if indexes else None,
-            "last_index": indexes[-1] if indexes else None,
-        },
+        details=params.page_read(page.entries),
     )
     return respond(
         request,
