@@ -43,6 +43,7 @@ class Gateway:
     agency_keys: dict[str, X25519PrivateKey]
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     relays: list[Relay] = field(default_factory=list)
+    people: set[str] = field(default_factory=set)
 
     @property
     def settings(self) -> Any:
@@ -80,9 +81,15 @@ class Gateway:
             relay.publisher.close()
 
     def person(self, age_years: int, *, days: int = 0) -> tuple[str, dt.date]:
+        """A person this gateway has not handed out before: about 300 synthetic numbers exist
+        per birth date, and a number met again (one hypothesis example to the next) would bring
+        the consents recorded for it earlier into the new family."""
         today = dt.date.today()
         born = today.replace(year=today.year - age_years) - dt.timedelta(days=days)
-        return synthetic_fnr(born, self.rng), born
+        while (number := synthetic_fnr(born, self.rng)) in self.people:
+            pass
+        self.people.add(number)
+        return number, born
 
     def enrol(self, members: list[dict[str, Any]], team: list[str]) -> str:
         with self.client("coordinator") as c:
