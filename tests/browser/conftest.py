@@ -1,4 +1,4 @@
-"""The console's browser tests: one headless Debian Chromium per session (Playwright), one real
+"""The console's browser tests: one headless Debian Chromium per module (Playwright), one real
 gateway per module with a family, consents, forwarded records and a signed checkpoint, axe-core
 from its npm package, and a directory for the run's screenshots (printed at the end).
 
@@ -22,8 +22,9 @@ from tests.helpers.gateway import running_gateway
 _artifacts: list[Path] = []
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Headless Debian Chromium for one module, closed before the rest of the run."""
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} is absent (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
