@@ -286,6 +286,16 @@ def checkpoint_with_cosignatures(conn: sa.Connection, stored: StoredCheckpoint) 
     return add_signature_lines(stored.note, [str(line) for line in lines])
 
 
+def cosigners(conn: sa.Connection, stored: StoredCheckpoint) -> list[tuple[str, dt.datetime]]:
+    """(witness name, time it cosigned) for every cosignature received for the checkpoint."""
+    rows = conn.execute(
+        sa.select(audit_cosignatures.c.witness, audit_cosignatures.c.timestamp)
+        .where(audit_cosignatures.c.checkpoint_id == stored.id)
+        .order_by(audit_cosignatures.c.witness)
+    )
+    return [(str(name), dt.datetime.fromtimestamp(int(ts), dt.UTC)) for name, ts in rows]
+
+
 # --- witness cosignatures (c2sp.org/tlog-cosignature) ---------------------------------------
 
 

@@ -140,6 +140,36 @@ def query(
     return Page(entries=entries, next_cursor=next_cursor)
 
 
+Tally = Literal["outcome", "recipient", "source", "event_type"]
+
+
+def counts(conn: sa.Connection, filters: Filters, by: Tally) -> dict[str | None, int]:
+    """How many entries match `filters`, by the value of one column (most first).
+
+    Counted on the query columns, which `verify_log` checks against the signed leaves.
+    """
+    column = audit_entries.c[by]
+    stmt = (
+        sa.select(column, sa.func.count())
+        .where(*_where(filters))
+        .group_by(column)
+        .order_by(sa.func.count().desc(), column)
+    )
+    return {value: int(count) for value, count in conn.execute(stmt)}
+
+
+def daily_counts(conn: sa.Connection, filters: Filters) -> dict[tuple[str, str], int]:
+    """(UTC day "YYYY-MM-DD", event type) -> number of matching entries recorded that day."""
+    day = sa.func.substr(audit_entries.c.recorded_at, 1, 10)
+    event_type = audit_entries.c.event_type
+    stmt = (
+        sa.select(day, event_type, sa.func.count())
+        .where(*_where(filters))
+        .group_by(day, event_type)
+    )
+    return {(str(d), str(t)): int(n) for d, t, n in conn.execute(stmt)}
+
+
 def iter_entries(
     conn: sa.Connection, filters: Filters | None = None, *, batch: int = 500
 ) -> Iterator[LogEntry]:
@@ -335,6 +365,8 @@ __all__ = [
     "Page",
     "ReportLine",
     "SubjectReport",
+    "counts",
+    "daily_counts",
     "export_csv",
     "export_fhir",
     "iter_entries",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,9 @@ from audit.tables import audit_checkpoints, audit_entries, audit_head
 
 MAX_PROBLEMS = 1000
 _BATCH = 20_000
+PROGRESS_EVERY = 4096  # entries between two calls of verify_log's `progress`
+
+Progress = Callable[[int], None]  # called with the number of entries checked so far
 
 # Problem kinds.
 CHANGED = "changed"  # an entry's content differs from what was hashed / signed
@@ -289,6 +292,7 @@ def verify_log(
     checkpoints: Sequence[str] = (),
     *,
     more_keys: Sequence[Ed25519PublicKey] = (),
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Recompute everything from the stored entries and report precisely what does not match.
 
@@ -297,6 +301,8 @@ def verify_log(
 
     `checkpoints` are signed checkpoint notes saved elsewhere (by a witness, an agency, a
     privacy officer); each must verify with `public_key` as `origin` and match the log.
+    `progress`, if given, is called with the entries checked so far every PROGRESS_EVERY
+    entries and once at the end (the head's size is the total to expect).
     """
     report = VerifyReport()
     head = _read_head(conn)
@@ -305,7 +311,9 @@ def verify_log(
     keys = (public_key, *more_keys)
     signed = _check_stored_checkpoints(conn, keys, origin, report)
     signed += _check_given_checkpoints(checkpoints, keys, origin, report)
-    replay = _replay_entries(conn, report, {cp.size for _, cp in signed} | {report.head_size})
+    replay = _replay_entries(
+        conn, report, {cp.size for _, cp in signed} | {report.head_size}, progress
+    )
     report.entries = replay.count
     report.root = replay.root
     _classify_misplaced(report, replay.misplaced, replay.claims, replay.count, replay.row_gaps)
@@ -371,7 +379,12 @@ def _check_given_checkpoints(
     return signed
 
 
-def _replay_entries(conn: sa.Connection, report: VerifyReport, wanted_sizes: set[int]) -> _Replay:
+def _replay_entries(
+    conn: sa.Connection,
+    report: VerifyReport,
+    wanted_sizes: set[int],
+    progress: Progress | None = None,
+) -> _Replay:
     """Re-hash every stored leaf and rebuild the tree in one pass, reporting what differs.
 
     The per-entry work stays inline (this runs a million times); rare findings go to helpers.
@@ -432,7 +445,11 @@ def _replay_entries(conn: sa.Connection, report: VerifyReport, wanted_sizes: set
         count += 1
         if count in wanted_sizes:
             roots[count] = merkle.fold(frontier)
+        if progress is not None and not count % PROGRESS_EVERY:
+            progress(count)
 
+    if progress is not None:
+        progress(count)
     replay.count = count
     replay.root = roots.get(count) or merkle.fold(frontier)
     return replay

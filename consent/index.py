@@ -149,20 +149,42 @@ class ConsentIndex:
     ) -> list[Decision]:
         """One decision per category, in the order given."""
         entries = self._by_subject.get(subject)
+        return self._each(entries, self._cache, source, recipient, categories, purpose, at, facts)
+
+    def decide_many_as_if(
+        self,
+        drafts: Iterable[Mapping[str, Any]],
+        subject: str,
+        source: str,
+        recipient: str,
+        categories: Sequence[str],
+        purpose: str,
+        at: dt.datetime,
+        facts: PersonFacts,
+    ) -> list[Decision]:
+        """`decide_many` as if the draft consents (stored-form documents of the subject, not
+        recorded) were in the index too: the decision a coordinator sees before saving one.
+        The drafts' decisions never enter the shared cache.
+        """
+        entries = (*self._by_subject.get(subject, ()), *(compile_document(d) for d in drafts))
+        cache = DecisionCache()
+        return self._each(entries, cache, source, recipient, categories, purpose, at, facts)
+
+    def _each(
+        self,
+        entries: Sequence[Entry] | None,
+        cache: DecisionCache,
+        source: str,
+        recipient: str,
+        categories: Sequence[str],
+        purpose: str,
+        at: dt.datetime,
+        facts: PersonFacts,
+    ) -> list[Decision]:
+        statutes, clock = self._statutes, self._clock
         return [
-            decide(
-                entries,
-                self._statutes,
-                self._clock,
-                self._cache,
-                source,
-                recipient,
-                category,
-                purpose,
-                at,
-                facts,
-            )
-            for category in categories
+            decide(entries, statutes, clock, cache, source, recipient, c, purpose, at, facts)
+            for c in categories
         ]
 
     def consents_of(self, subject: str) -> list[tuple[str, int]]:

@@ -6,10 +6,12 @@ only the floors below it (tests/test_layering.py checks it, with no import cycle
 
     cli/          `helhet …`: one module per command; parse, call one function, print
     demo/         `helhet demo`: a synthetic municipality end to end
-    api/          the HTTP API: app, deps (all FastAPI wiring), problem+json, clients and bearer
-                  tokens, access declarations and the request guard (token and body limit
-                  before any body is read), access entries, bodies, rate limits, metrics,
-                  serving; routers/ (one per resource)
+    api/          the HTTP API: app, deps (all FastAPI wiring), policy (who may do what),
+                  problem+json, clients and bearer tokens, access declarations and the request
+                  guard (token and body limit before any body is read), access entries, bodies,
+                  rate limits, metrics, serving; routers/ (one per resource)
+    console/      the web console under /console, on the api floor (the app mounts it; it uses
+                  the api's deps, policy and access entries): sessions, pages, nb/da/en
     plan/         the coordinator's family plan: goals, measures, meetings, evaluations, each
                   change versioned and forwarded through the intake; overviews; the family's
                   copy; closing, lapsing consents and deletion after retention

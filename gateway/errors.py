@@ -15,11 +15,15 @@ boundary with `raise … from`.
     ├── WitnessRefused         a witness did not cosign a checkpoint (retriable if unreachable)
     ├── LogRolledBack          the log is smaller than, or inconsistent with, a checkpoint
     │                          published or witnessed outside the database
-    └── RequestError           a request the gateway refuses before storing anything
-        ├── FamilyError > UnknownFamily (404), ConflictingFacts (409)
-        ├── RecordError > IdempotencyConflict (409)
-        └── PlanError > UnknownEntry (404), PlanClosed (409), StaleVersion (412),
-                        VersionRequired (428)
+    ├── RequestError           a request the gateway refuses before storing anything
+    │   ├── FamilyError > UnknownFamily (404), ConflictingFacts (409)
+    │   ├── RecordError > IdempotencyConflict (409)
+    │   └── PlanError > UnknownEntry (404), PlanClosed (409), StaleVersion (412),
+    │                   VersionRequired (428)
+    └── ConsoleError           a console page refused (rendered as an HTML page, not JSON)
+        ├── SignInRequired     no session, or it timed out (303 to the sign-in page)
+        ├── ConsoleForbidden   the role may not see the page, or a form's CSRF token is wrong
+        └── PageNotFound       no such entry, family, consent or saved search (404)
 """
 
 from __future__ import annotations
@@ -139,3 +143,25 @@ class VersionRequired(PlanError):
     """A change must say which version it changes (If-Match)."""
 
     status = 428
+
+
+class ConsoleError(GatewayError):
+    """A console page refused; `status` is the HTTP status of the HTML page shown."""
+
+    status = 400
+
+
+class SignInRequired(ConsoleError):
+    """No session, or it ended (idle or absolute timeout, sign-out, revoked client)."""
+
+    status = 303
+
+
+class ConsoleForbidden(ConsoleError):
+    """The signed-in role may not use the page, or a form's CSRF token did not match."""
+
+    status = 403
+
+
+class PageNotFound(ConsoleError):
+    status = 404

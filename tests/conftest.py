@@ -4,7 +4,7 @@ Kafka-protocol broker (HELHET_TEST_KAFKA -> testcontainers Kafka -> the bundled 
 Under CI=true a missing PostgreSQL or broker fails the run; elsewhere the test is skipped with
 the reason shown. A test is marked `kafka` when it uses the broker fixture and `postgres` when it
 uses a PostgreSQL one (directly or through another fixture), so `-m "not kafka and not postgres"`
-selects the fast run on SQLite alone.
+selects the fast run on SQLite alone; a test that drives Chromium is marked `browser`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ set_default_allow_synthetic(True)
 
 
 KAFKA_FIXTURES = frozenset({"kafka_bootstrap"})
+BROWSER_FIXTURES = frozenset({"chromium"})
 POSTGRES_FIXTURES = frozenset({"postgres_server", "postgres_database", "postgres_url"})
 
 
@@ -45,6 +46,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         params = callspec.params if callspec is not None else {}
         if names & KAFKA_FIXTURES:
             item.add_marker(pytest.mark.kafka)
+        if names & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
         if names & POSTGRES_FIXTURES or params.get("database_url") == "postgresql":
             item.add_marker(pytest.mark.postgres)
 

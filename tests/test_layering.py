@@ -40,7 +40,7 @@ GATEWAY_FLOORS = [
     {"intake"},
     {"delivery"},
     {"plan"},
-    {"api"},
+    {"api", "console"},
     {"demo"},
     {"cli"},
 ]

@@ -34,6 +34,7 @@ class Access:
     public: bool = False
     agency_path: str | None = None
     large_body: bool = False
+    session: bool = False  # a web console page: it checks its own session, CSRF and role
 
     def admits(self, role: Role) -> bool:
         return self.public or role in self.roles
@@ -69,6 +70,9 @@ def mark(route: BaseRoute, access: Access) -> None:
 
 
 PUBLIC = Access(frozenset(), public=True)
+# The web console's pages: the guard asks no bearer token of them; each page checks the
+# signed-in person's session, its CSRF token and the role policy itself (gateway.console).
+SESSION = Access(frozenset(), public=True, session=True)
 
 
 def routes(app: Any) -> Iterator[RouteContext]:

@@ -59,6 +59,35 @@ def record_read(
     return index
 
 
+def record_reads(
+    engine: sa.Engine,
+    *,
+    client: str,
+    read: str,
+    subject_pseudonyms: list[str],
+    family_id: str | None = None,
+    details: dict[str, JsonValue] | None = None,
+) -> list[int]:
+    """`record_read` for a page that shows several people (a family): one entry per person, so
+    each one's access report lists the read; all committed together before returning.
+    """
+    entries = [
+        Entry(
+            event_type=EntryType.ACCESS,
+            subject_pseudonym=pseudonym,
+            outcome=READ,
+            client=client,
+            family_id=family_id,
+            details={"read": read, **(details or {})},
+        )
+        for pseudonym in subject_pseudonyms
+    ]
+    if not entries:
+        return []
+    with engine.begin() as conn:
+        return audit_log.append(conn, entries, now=utcnow())
+
+
 def record_denied(
     engine: sa.Engine,
     request: Request,

@@ -33,6 +33,7 @@ from gateway.api.routers import problems as problem_routes
 from gateway.checkpoints import rollback
 from gateway.checkpoints.issuer import CheckpointThread
 from gateway.config.instance import Instance
+from gateway.console.mount import install_console
 from gateway.db import migrate
 from gateway.intake.services import Services
 from gateway.plan.lifecycle import SweepThread
@@ -139,4 +140,5 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
         problem_routes.router,
     ):
         app.include_router(router)
+    install_console(app, services)
     return app

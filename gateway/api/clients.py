@@ -153,3 +153,13 @@ def authenticate(
 def _aware(when: dt.datetime) -> dt.datetime:
     """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
     return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def active_principal(conn: sa.Connection, client_id: str) -> Principal | None:
+    """The principal of a client that is still active (None once revoked or unknown)."""
+    row = conn.execute(
+        sa.select(clients).where(clients.c.client_id == client_id, clients.c.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Principal(row.client_id, row.name, Role(row.role), row.agency)

@@ -94,28 +94,36 @@ def get_principal(request: Request, engine: EngineDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def authorize(
+    principal: Principal, allowed: frozenset[Role], request: Request, engine: sa.Engine
+) -> Principal:
+    """The principal if its role is in `allowed` (a `gateway.api.policy` set); else the refusal
+    is logged and a 403 Problem raised. The API and the console both decide through this."""
+    if principal.role not in allowed:
+        access_log.record_denied(
+            engine,
+            request,
+            status=403,
+            reason="role",
+            client=principal.name,
+            role=principal.role.value,
+        )
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise Problem(
+            403,
+            "Forbidden",
+            f"this operation needs the role {names}; the client has {principal.role.value}",
+            type_=problem_type("forbidden"),
+        )
+    return principal
+
+
 def require_role(*roles: Role | str) -> Callable[..., Principal]:
-    """A dependency that admits only callers holding one of `roles`."""
+    """A dependency that admits only callers holding one of `roles` (a `policy` set, unpacked)."""
     allowed = frozenset(Role(r) for r in roles)
 
     def check(principal: PrincipalDep, request: Request, engine: EngineDep) -> Principal:
-        if principal.role not in allowed:
-            access_log.record_denied(
-                engine,
-                request,
-                status=403,
-                reason="role",
-                client=principal.name,
-                role=principal.role.value,
-            )
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise Problem(
-                403,
-                "Forbidden",
-                f"this operation needs the role {names}; the client has {principal.role.value}",
-                type_=problem_type("forbidden"),
-            )
-        return principal
+        return authorize(principal, allowed, request, engine)
 
     return check
 

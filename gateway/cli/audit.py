@@ -1,5 +1,5 @@
 """`helhet audit …`: verify the disclosure log, sign or witness a checkpoint, reconcile the
-topics with the log.
+topics with the log, and a person's access report (letter, CSV or FHIR).
 
 `verify` exits 1 with a precise report when anything was changed, removed, reordered or forged.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from gateway.cli._context import load_instance, utcnow
+from gateway.config.instance import Instance
 from schemas import Agency
 
 
@@ -213,3 +214,106 @@ def reconcile(ctx: click.Context, as_json: bool) -> None:
         click.echo("reconcile: clean" if report.clean else "reconcile: MISMATCH")
     if not report.clean:
         ctx.exit(1)
+
+
+@group.command("report")
+@click.argument("person")
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["html", "csv", "fhir"]),
+    default="html",
+    show_default=True,
+    help="html: the printable letter to the citizen; csv: every entry; fhir: an AuditEvent "
+    "Bundle (R4).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["nb", "da", "en"]),
+    default=None,
+    help="The letter's language (default: nb, or da for a Danish instance).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report to this file instead of printing it.",
+)
+@click.pass_context
+def report(ctx: click.Context, person: str, form: str, lang: str | None, out: Path | None) -> None:
+    """A person's access report (innsyn, GDPR art. 15) from the log: every recipient, refusal
+    and consent. The read is itself logged, naming the operating-system user who ran it."""
+    import getpass
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from audit.pseudonym import pseudonymise
+    from schemas import PersonId
+
+    instance = load_instance(ctx)
+    try:
+        number = str(TypeAdapter(PersonId).validate_python(person))
+    except ValidationError as exc:
+        raise click.BadParameter(
+            str(exc.errors()[0]["msg"]).removeprefix("Value error, "), param_hint="PERSON"
+        ) from None
+    pseudonym = pseudonymise(instance.pseudonym_key, number)
+    text = _report_text(instance, number, pseudonym, form, lang)
+    from gateway.api import access_log
+
+    access_log.record_read(
+        instance.engine,
+        client=f"cli:{getpass.getuser()}",
+        read="helhet audit report",
+        subject_pseudonym=pseudonym,
+        details={"format": form},
+    )
+    if out is not None:
+        out.write_text(text, "utf-8")
+        click.echo(f"access report ({form}) written to {out}")
+    else:
+        click.echo(text, nl=False)
+
+
+def _report_text(
+    instance: Instance, person: str, pseudonym: str, form: str, lang: str | None
+) -> str:
+    """The report as text: the letter (html), the entries (csv) or a FHIR Bundle (fhir)."""
+    from audit.query import Filters, export_csv, export_fhir
+    from gateway.api.routers.disclosures import agency_names
+    from gateway.console.i18n import Formatter, default_language
+    from gateway.console.letter import build_report, render_letter
+
+    settings = instance.settings
+    names = agency_names(settings)
+    now = utcnow()
+    with instance.engine.connect() as conn:
+        if form == "csv":
+            return "".join(export_csv(conn, Filters(subject=pseudonym), names))
+        if form == "fhir":
+            events = export_fhir(
+                conn,
+                Filters(subject=pseudonym),
+                version="R4",
+                origin=settings.origin,
+                agency_names=names,
+            )
+            bundle = {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "timestamp": now.isoformat(),
+                "entry": [{"resource": event} for event in events],
+            }
+            return json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+        access = build_report(
+            conn,
+            person=person,
+            pseudonym=pseudonym,
+            names=names,
+            statutes=settings.statutory_bases,
+            municipality=settings.municipality_name or settings.municipality,
+            jurisdiction=settings.jurisdiction,
+            now=now,
+        )
+    fmt = Formatter(lang or default_language(settings.jurisdiction), settings.jurisdiction)
+    return render_letter(access, fmt, standalone=True)

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     witnesses: list[WitnessConfig] = Field(default_factory=list)
     witness_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
 
+    console_idle_minutes: Annotated[int, Field(ge=1, le=720)] = 20
+    console_session_hours: Annotated[int, Field(ge=1, le=24)] = 8
+
     agencies: dict[str, AgencyConfig] = Field(default_factory=dict)
     age_of_self_determination: dict[str, int] = Field(default_factory=dict)
     statutory_bases: list[StatutoryBasis] = Field(default_factory=list)

@@ -117,6 +117,32 @@ def received_under(conn: sa.Connection, consent_id: str) -> dict[tuple[str, str]
     return received
 
 
+def waiting_under(conn: sa.Connection, consent_id: str) -> Sequence[sa.RowMapping]:
+    """Plan updates under a consent not yet acknowledged by the broker (pending or in flight),
+    oldest first: what a withdrawal now stops, or (in flight) may no longer stop."""
+    return (
+        conn.execute(
+            sa.select(
+                outbox.c.message_id,
+                outbox.c.status,
+                outbox.c.family_id,
+                outbox.c.recipient,
+                outbox.c.source,
+                outbox.c.categories,
+                outbox.c.created_at,
+            )
+            .where(
+                outbox.c.consent_id == consent_id,
+                outbox.c.kind == "plan_update",
+                outbox.c.status.in_(UNFINISHED),
+            )
+            .order_by(outbox.c.id)
+        )
+        .mappings()
+        .all()
+    )
+
+
 def backlog(conn: sa.Connection) -> list[tuple[str, str, int]]:
     """(status, recipient, count) of every row."""
     return [
@@ -125,6 +151,18 @@ def backlog(conn: sa.Connection) -> list[tuple[str, str, int]]:
             sa.select(outbox.c.status, outbox.c.recipient, sa.func.count()).group_by(
                 outbox.c.status, outbox.c.recipient
             )
+        )
+    ]
+
+
+def backlog_of_family(conn: sa.Connection, family_id: str) -> list[tuple[str, str, int]]:
+    """(status, recipient, count) of one family's rows."""
+    return [
+        (status, recipient, int(count))
+        for status, recipient, count in conn.execute(
+            sa.select(outbox.c.status, outbox.c.recipient, sa.func.count())
+            .where(outbox.c.family_id == family_id)
+            .group_by(outbox.c.status, outbox.c.recipient)
         )
     ]
 

@@ -123,6 +123,7 @@ def _clients(instance: Instance) -> dict[str, str]:
         tokens["privacy_officer"] = add_client(
             conn, "dpo-demo", Role.PRIVACY_OFFICER, None, now=now
         ).token
+        tokens["operator"] = add_client(conn, "operator-demo", Role.OPERATOR, None, now=now).token
     return tokens
 
 
@@ -393,6 +394,7 @@ def run_demo(
             echo(summary(result))
             echo("")
             echo(f"API documentation: {base}/docs   (OpenAPI: {base}/openapi.json)")
+            echo(console_sign_ins(base, tokens))
             echo(f"instance files:    {directory} (config, keys, tokens below)")
             echo(
                 "the broker keeps its topics in memory only: after Ctrl-C the database and "
@@ -409,6 +411,18 @@ def run_demo(
             instance.close()
         broker.stop()
     return result
+
+
+def console_sign_ins(base: str, tokens: dict[str, str]) -> str:
+    """The console's address and the demo's own token for each role that may sign in."""
+    lines = [f"web console:       {base}/console   (sign in with one of these demo tokens)"]
+    for role, label in (
+        ("privacy_officer", "privacy officer"),
+        ("coordinator", "coordinator"),
+        ("operator", "operator"),
+    ):
+        lines.append(f"  {label + ':':<17}{tokens[role]}")
+    return "\n".join(lines)
 
 
 def _wait_forever() -> None:

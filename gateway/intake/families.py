@@ -136,3 +136,13 @@ def patch(
         raise ConflictingFacts("the family changed meanwhile; read it again", pointer="")
     _write_members(conn, merged)
     return merged, version + 1
+
+
+def recent(conn: sa.Connection, limit: int = 200) -> list[tuple[Family, int, dt.datetime]]:
+    """The most recently changed families: (family, version, last changed), newest first."""
+    rows = conn.execute(
+        sa.select(families.c.document, families.c.version, families.c.updated_at)
+        .order_by(families.c.updated_at.desc(), families.c.family_id)
+        .limit(limit)
+    )
+    return [(Family.model_validate(r.document), int(r.version), r.updated_at) for r in rows]

@@ -24,6 +24,7 @@ from audit.checkpoint import (
     Checkpoint,
     checkpoint_with_cosignatures,
     cosign,
+    cosigners,
     key_id,
     parse_vkey,
     sign_checkpoint,
@@ -173,6 +174,7 @@ def test_witness_refuses_a_checkpoint_inconsistent_with_one_seen(
         verify_cosignature(result.note, "kommune.example/w", witness.public_key())
         stored = checkpoint_with_cosignatures(conn, first)
         verify_cosignature(stored, "kommune.example/w", witness.public_key())
+        assert cosigners(conn, first) == [("kommune.example/w", T0)]
 
         append(conn, [entry(i) for i in range(5, 9)], now=T0)
         second = issue_checkpoint(conn, log_key, ORIGIN, T0)

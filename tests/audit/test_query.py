@@ -13,7 +13,7 @@ from fhir.resources.R4B.auditevent import AuditEvent as AuditEventR4
 
 from audit import BadRange, EntryType, Filters, append, export_csv, query, subject_report
 from audit.fhir import BALP_PROFILE, to_fhir_audit_event
-from audit.query import CSV_COLUMNS, export_fhir, iter_entries
+from audit.query import CSV_COLUMNS, counts, daily_counts, export_fhir, iter_entries
 from tests.helpers.audit import T0, create_tables, entry, person_id, subject
 
 NAMES = {
@@ -176,3 +176,36 @@ def test_fhir_audit_event_is_balp_privacy_disclosure(engine: sa.Engine, version:
     assert (
         refusal["outcome"] == "4" if version == "R4" else refusal["outcome"]["code"]["code"] == "4"
     )
+
+
+def test_counts_by_column_follow_the_filters(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        everything = list(iter_entries(conn))
+        by_outcome = counts(conn, Filters(), "outcome")
+        by_recipient = counts(conn, Filters(event_type=EntryType.DISCLOSURE), "recipient")
+        for_one = counts(conn, Filters(subject=subject(0)), "event_type")
+    assert by_outcome == {"permitted": 30, "denied": 1, "delivered": 1, "read": 1}
+    assert sum(by_outcome.values()) == len(everything)
+    assert next(iter(by_outcome)) == "permitted"  # most first
+    disclosures = [e for e in everything if e.event_type is EntryType.DISCLOSURE]
+    assert by_recipient == {
+        r: sum(1 for e in disclosures if e.recipient == r)
+        for r in {e.recipient for e in disclosures}
+    }
+    assert for_one["refusal"] == for_one["delivery"] == for_one["access"] == 1
+
+
+def test_daily_counts_are_by_utc_day_and_event_type(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        daily = daily_counts(conn, Filters())
+        refusals = daily_counts(conn, Filters(event_type=EntryType.REFUSAL))
+    day = [(T0 + dt.timedelta(days=d)).date().isoformat() for d in range(5)]
+    assert daily == {
+        (day[0], "disclosure"): 10,
+        (day[1], "disclosure"): 10,
+        (day[2], "disclosure"): 10,
+        (day[4], "refusal"): 1,
+        (day[4], "delivery"): 1,
+        (day[4], "access"): 1,
+    }
+    assert refusals == {(day[4], "refusal"): 1}

@@ -266,3 +266,14 @@ def test_given_checkpoints_are_checked(engine: sa.Engine) -> None:
         (REMOVED, "given checkpoint 4"),
     }
     assert kinds_at(report, REMOVED) == [N]
+
+
+def test_progress_is_reported_up_to_the_number_of_entries(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("audit.verify.PROGRESS_EVERY", 8)
+    seen: list[int] = []
+    with engine.connect() as conn:
+        report = verify_log(conn, KEY.public_key(), ORIGIN, progress=seen.append)
+    assert report.ok
+    assert seen == [8, 16, N]

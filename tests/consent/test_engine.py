@@ -287,3 +287,18 @@ def test_the_engines_fast_decisions_equal_validated_ones(reason: Reason) -> None
     assert Decision.model_validate_json(fast.model_dump_json()) == slow
     with pytest.raises(Exception, match="frozen"):
         fast.permit = not fast.permit  # type: ignore[misc]
+
+
+def test_a_draft_counts_as_if_recorded_without_entering_the_index() -> None:
+    index = index_of()
+    draft = make_record(consent_id="draft-preview", categories=["education.support"])
+    args = ("school", "health", ["education.support", "health.child"], "family_plan", T0, FACTS)
+    before = index.decide_many(CHILD, *args)
+    as_if = index.decide_many_as_if([draft.model_dump(mode="json")], CHILD, *args)
+    assert [d.reason for d in before] == [Reason.NO_CONSENT, Reason.NO_CONSENT]
+    assert [d.reason for d in as_if] == [Reason.PERMITTED_BY_CONSENT, Reason.OUT_OF_SCOPE]
+    assert as_if[0].basis == "consent:draft-preview@1"
+    # ... exactly what the engine answers once the same consent is recorded, and the index
+    # itself is unchanged by the preview.
+    assert index.decide_many(CHILD, *args) == before
+    assert index_of(draft).decide_many(CHILD, *args) == as_if

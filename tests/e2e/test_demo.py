@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import httpx
 from click.testing import CliRunner
 
 from gateway.cli import cli
 from gateway.demo.run import run_demo
+from tests.helpers.console import csrf_of
 
 
 def test_demo_summary_adds_up(tmp_path: Path, kafka_bootstrap: str) -> None:
     # kafka_bootstrap: the demo starts its own bundled broker; requesting the fixture makes a
     # missing broker binary a clear failure under CI rather than an error inside the demo.
     lines: list[str] = []
-    result = run_demo(tmp_path / "demo", families=14, seed=3, serve=False, echo=lines.append)
+    console_pages: dict[str, int] = {}
+
+    def while_serving() -> None:
+        """Sign in to the console with the printed tokens, as the summary invites one to."""
+        text = "\n".join(lines)
+        base = re.search(r"web console: +(\S+)/console", text)
+        assert base is not None, text
+        pages = {
+            "privacy officer": "/console/disclosures",
+            "coordinator": "/console/families",
+            "operator": "/console/log",
+        }
+        for label, page in pages.items():
+            token = re.search(rf"  {label}: +(hh_\S+)", text)
+            assert token is not None, label
+            with httpx.Client(base_url=base.group(1)) as client:
+                form = client.get("/console/sign-in")
+                client.post(
+                    "/console/sign-in",
+                    data={"csrf": csrf_of(form.text), "token": token.group(1)},
+                )
+                console_pages[label] = client.get(page).status_code
+
+    result = run_demo(
+        tmp_path / "demo", families=14, seed=3, serve=True, wait=while_serving, echo=lines.append
+    )
+    assert console_pages == {"privacy officer": 200, "coordinator": 200, "operator": 200}
     assert result.adds_up, [c for c in result.checks if not c[1]]
     assert result.families == 14 and result.records_in > 0 and result.records_refused == 0
     assert sum(result.messages.values()) > 0 and sum(result.items.values()) > 0

@@ -16,9 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from consent import fhir, store
 from consent.errors import ConsentError
 from consent.models import ConsentIn, ConsentRecord, WithdrawalIn
+from gateway.api import policy
 from gateway.api.access import allow
 from gateway.api.bodies import read_body
-from gateway.api.clients import Principal, Role
+from gateway.api.clients import Principal
 from gateway.api.deps import ServicesDep, require_role
 from gateway.api.openapi import answers
 from gateway.api.problem_types import problem_type
@@ -28,8 +29,8 @@ from gateway.intake.services import Services
 from schemas import PersonId
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"])
-Coordinator = Annotated[Principal, Depends(require_role(Role.COORDINATOR))]
-Reader = Annotated[Principal, Depends(require_role(Role.COORDINATOR, Role.PRIVACY_OFFICER))]
+Coordinator = Annotated[Principal, Depends(require_role(*policy.RECORD_CONSENT))]
+Reader = Annotated[Principal, Depends(require_role(*policy.READ_CONSENT))]
 ConsentIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
 FHIR_MEDIA_TYPE = "application/fhir+json"
@@ -187,7 +188,7 @@ def _record(services: Services, consent: ConsentIn, client: str) -> ConsentRecor
         }
     },
 )
-@allow(Role.COORDINATOR)
+@allow(*policy.RECORD_CONSENT)
 async def post_consent(
     request: Request, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -214,7 +215,7 @@ async def post_consent(
 
 
 @router.get("")
-@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
+@allow(*policy.READ_CONSENT)
 def list_consents(
     subject: Annotated[PersonId, Query(description="the subject's identity number")],
     principal: Reader,
@@ -233,7 +234,7 @@ def list_consents(
     response_model=ConsentRecord,
     responses=answers("The consent (native JSON or FHIR)", "application/json", FHIR_MEDIA_TYPE),
 )
-@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
+@allow(*policy.READ_CONSENT)
 def read_consent(
     consent_id: ConsentIdPath,
     principal: Reader,
@@ -255,7 +256,7 @@ def read_consent(
 
 
 @router.get("/{consent_id}/history")
-@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
+@allow(*policy.READ_CONSENT)
 def consent_history(
     consent_id: ConsentIdPath, principal: Reader, services: ServicesDep
 ) -> JSONResponse:
@@ -271,7 +272,7 @@ def consent_history(
 
 
 @router.post("/{consent_id}/withdraw", response_model=WithdrawnConsent)
-@allow(Role.COORDINATOR)
+@allow(*policy.RECORD_CONSENT)
 def withdraw(
     consent_id: ConsentIdPath, body: WithdrawalIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:

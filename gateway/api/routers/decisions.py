@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from consent.models import DecisionAnswer, DecisionRequest
+from gateway.api import policy
 from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
@@ -20,9 +21,7 @@ from gateway.api.problems import Problem
 from gateway.intake import routing
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
-Asker = Annotated[
-    Principal, Depends(require_role(Role.COORDINATOR, Role.PRIVACY_OFFICER, Role.AGENCY))
-]
+Asker = Annotated[Principal, Depends(require_role(*policy.ASK_DECISION))]
 
 
 class DecisionAnswers(BaseModel):
@@ -45,7 +44,7 @@ def _not_on_team(agency: str) -> Problem:
 
 
 @router.post("", response_model=DecisionAnswers)
-@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER, Role.AGENCY)
+@allow(*policy.ASK_DECISION)
 def decide(body: DecisionRequest, principal: Asker, services: ServicesDep) -> JSONResponse:
     """Permit or deny, per category, as the gateway would decide when forwarding.
 

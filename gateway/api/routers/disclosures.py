@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, JsonValue
 
 from audit import log as audit_log
 from audit.checkpoint import checkpoint_with_cosignatures, latest_checkpoint
@@ -24,9 +24,9 @@ from audit.entries import EntryType, LogEntry, Outcome
 from audit.errors import BadRange, UnknownIndex
 from audit.fhir import to_fhir_audit_event
 from audit.query import CSV_COLUMNS, Filters, csv_row, query, subject_report
-from gateway.api import access_log
+from gateway.api import access_log, policy
 from gateway.api.access import allow
-from gateway.api.clients import Principal, Role
+from gateway.api.clients import Principal
 from gateway.api.deps import ServicesDep, require_role
 from gateway.api.openapi import answers
 from gateway.api.problem_types import problem_type
@@ -36,7 +36,7 @@ from gateway.intake.services import Services
 from schemas import Agency, Category, PersonId, Sender
 
 router = APIRouter(tags=["disclosures"])
-PrivacyOfficer = Annotated[Principal, Depends(require_role(Role.PRIVACY_OFFICER))]
+PrivacyOfficer = Annotated[Principal, Depends(require_role(*policy.READ_LOG))]
 
 Format = Literal["json", "csv", "fhir-r4", "fhir-r5"]
 MAX_PAGE = 500
@@ -196,6 +196,16 @@ class DisclosureQuery(BaseModel):
             until=self.until,
         )
 
+    def page_read(self, entries: list[LogEntry]) -> dict[str, JsonValue]:
+        """What the access entry of a page of results records: the query and what it returned."""
+        indexes = [e.index for e in entries]
+        return {
+            "query": self.as_logged(),
+            "returned": len(indexes),
+            "first_index": indexes[0] if indexes else None,
+            "last_index": indexes[-1] if indexes else None,
+        }
+
     def as_logged(self) -> str:
         """The query as the access entry records it: fixed order, without the person number."""
         logged = {
@@ -221,7 +231,7 @@ class DisclosureQuery(BaseModel):
         FHIR_MEDIA_TYPE,
     ),
 )
-@allow(Role.PRIVACY_OFFICER)
+@allow(*policy.READ_LOG)
 def list_disclosures(
     principal: PrivacyOfficer,
     services: ServicesDep,
@@ -253,18 +263,12 @@ def list_disclosures(
         raise Problem(
             422, "Invalid request", str(exc), pointer="query:cursor", type_=INVALID
         ) from exc
-    indexes = [e.index for e in page.entries]
     access_log.record_read(
         engine,
         client=principal.name,
         read=LIST_ROUTE,
         subject_pseudonym=pseudonym,
-        details={
-            "query": params.as_logged(),
-            "returned": len(indexes),
-            "first_index": indexes[0] if indexes else None,
-            "last_index": indexes[-1] if indexes else None,
-        },
+        details=params.page_read(page.entries),
     )
     return JSONResponse(
         {
@@ -278,7 +282,7 @@ def list_disclosures(
 
 
 @router.get(ENTRY_ROUTE)
-@allow(Role.PRIVACY_OFFICER)
+@allow(*policy.READ_LOG)
 def read_disclosure(
     index: Annotated[int, Path(ge=0)],
     principal: PrivacyOfficer,
@@ -347,7 +351,7 @@ def read_disclosure(
         FHIR_MEDIA_TYPE,
     ),
 )
-@allow(Role.PRIVACY_OFFICER)
+@allow(*policy.READ_LOG)
 def subject_disclosures(
     person: Annotated[PersonId, Path(description="the person's identity number")],
     principal: PrivacyOfficer,

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import ValidationError
 
-from gateway.api import access_log
+from gateway.api import access_log, policy
 from gateway.api.access import allow
-from gateway.api.clients import Principal, Role
+from gateway.api.clients import Principal
 from gateway.api.deps import EngineDep, ServicesDep, SettingsDep, require_role
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem, validation_problem
@@ -21,9 +21,9 @@ from gateway.intake import families
 from schemas import PersonId
 
 router = APIRouter(prefix="/v1/families", tags=["families"])
-Coordinator = Annotated[Principal, Depends(require_role(Role.COORDINATOR))]
 FIND_ROUTE = "/v1/families"
 READ_ROUTE = "/v1/families/{family_id}"
+Coordinator = Annotated[Principal, Depends(require_role(*policy.MANAGE_FAMILIES))]
 
 
 def _problem(exc: FamilyError) -> Problem:
@@ -41,7 +41,7 @@ def _view(family: Any, version: int) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_FAMILIES)
 def create_family(
     body: families.FamilyIn,
     principal: Coordinator,
@@ -66,7 +66,7 @@ def create_family(
 
 
 @router.get("")
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_FAMILIES)
 def find_families(
     person: Annotated[PersonId, Query(description="a member's identity number")],
     principal: Coordinator,
@@ -87,7 +87,7 @@ def find_families(
 
 
 @router.get("/{family_id}")
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_FAMILIES)
 def read_family(family_id: str, principal: Coordinator, engine: EngineDep) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
@@ -99,7 +99,7 @@ def read_family(family_id: str, principal: Coordinator, engine: EngineDep) -> di
 
 
 @router.patch("/{family_id}")
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_FAMILIES)
 def change_family(
     family_id: str, body: families.FamilyPatch, principal: Coordinator, engine: EngineDep
 ) -> dict[str, Any]:

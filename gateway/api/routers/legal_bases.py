@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from consent.models import StatutoryBasis
+from gateway.api import policy
 from gateway.api.access import allow
-from gateway.api.clients import Principal, Role
+from gateway.api.clients import Principal
 from gateway.api.deps import ServicesDep, require_role
 
 router = APIRouter(prefix="/v1/legal-bases", tags=["legal bases"])
-Reader = Annotated[Principal, Depends(require_role(Role.COORDINATOR, Role.PRIVACY_OFFICER))]
+Reader = Annotated[Principal, Depends(require_role(*policy.READ_LEGAL_BASES))]
 
 
 class LegalBases(BaseModel):
@@ -25,6 +26,6 @@ class LegalBases(BaseModel):
 
 
 @router.get("", response_model=LegalBases)
-@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER)
+@allow(*policy.READ_LEGAL_BASES)
 def list_legal_bases(principal: Reader, services: ServicesDep) -> LegalBases:
     return LegalBases(legal_bases=list(services.consents.statutes))

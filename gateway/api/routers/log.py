@@ -14,9 +14,9 @@ from audit import log as audit_log
 from audit.checkpoint import checkpoint_with_cosignatures, latest_checkpoint
 from audit.encoding import b64
 from audit.errors import AuditError
-from gateway.api import access_log
+from gateway.api import access_log, policy
 from gateway.api.access import allow, public
-from gateway.api.clients import Principal, Role
+from gateway.api.clients import Principal
 from gateway.api.deps import InstanceDep, ServicesDep, require_role
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem
@@ -24,7 +24,7 @@ from gateway.checkpoints.issuer import issue_now
 from gateway.checkpoints.witnesses import publish
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
-Auditor = Annotated[Principal, Depends(require_role(Role.PRIVACY_OFFICER, Role.OPERATOR))]
+Auditor = Annotated[Principal, Depends(require_role(*policy.CHECK_LOG))]
 
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 LOG_PROBLEM = problem_type("audit")
@@ -51,7 +51,7 @@ def get_checkpoint(instance: InstanceDep) -> PlainTextResponse:
 
 
 @router.post("/checkpoint", response_class=PlainTextResponse)
-@allow(Role.PRIVACY_OFFICER, Role.OPERATOR)
+@allow(*policy.CHECK_LOG)
 async def post_checkpoint(principal: Auditor, instance: InstanceDep) -> PlainTextResponse:
     """Sign a checkpoint of the log as it is now: 201 with the new note, or 200 with the
     latest one if the log has not grown; 409 if the log is not an extension of the last one.
@@ -71,7 +71,7 @@ async def post_checkpoint(principal: Auditor, instance: InstanceDep) -> PlainTex
 
 
 @router.get("/consistency")
-@allow(Role.PRIVACY_OFFICER, Role.OPERATOR)
+@allow(*policy.CHECK_LOG)
 def consistency(
     principal: Auditor,
     services: ServicesDep,

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
+from gateway.api import policy
 from gateway.api.access import allow
-from gateway.api.clients import Principal, Role
+from gateway.api.clients import Principal
 from gateway.api.deps import MetricsDep, ServicesDep, require_role
 from gateway.api.metrics import CONTENT_TYPE, render
 
@@ -16,12 +17,12 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-@allow(Role.OPERATOR)
+@allow(*policy.READ_METRICS)
 def metrics(
     request: Request,
     services: ServicesDep,
     counters: MetricsDep,
-    principal: Annotated[Principal, Depends(require_role(Role.OPERATOR))],
+    principal: Annotated[Principal, Depends(require_role(*policy.READ_METRICS))],
 ) -> PlainTextResponse:
     relay = getattr(request.app.state, "relay", None)
     with services.engine.connect() as conn:

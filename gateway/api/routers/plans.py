@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
 
 from consent.errors import ConsentError
+from gateway.api import policy
 from gateway.api.access import allow
 from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_agency, require_role
@@ -38,11 +39,9 @@ from gateway.plan.reading import plan_view
 from schemas import Agency
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
-Coordinator = Annotated[Principal, Depends(require_role(Role.COORDINATOR))]
-OverviewAsker = Annotated[Principal, Depends(require_role(Role.COORDINATOR, Role.AGENCY))]
-RetentionReader = Annotated[
-    Principal, Depends(require_role(Role.COORDINATOR, Role.PRIVACY_OFFICER, Role.OPERATOR))
-]
+Coordinator = Annotated[Principal, Depends(require_role(*policy.MANAGE_PLANS))]
+OverviewAsker = Annotated[Principal, Depends(require_role(*policy.ASK_OVERVIEW))]
+RetentionReader = Annotated[Principal, Depends(require_role(*policy.READ_RETENTION))]
 FamilyId = Annotated[str, Path(min_length=1, max_length=40)]
 EntryIdPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 PLAN_PROBLEM = problem_type("plan")
@@ -80,7 +79,7 @@ def _add(
 
 
 @router.get("/{family_id}")
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def read_plan(family_id: FamilyId, principal: Coordinator, services: ServicesDep) -> dict[str, Any]:
     """The plan: every entry at its latest version, grouped by kind, and the next meeting."""
     try:
@@ -91,7 +90,7 @@ def read_plan(family_id: FamilyId, principal: Coordinator, services: ServicesDep
 
 
 @router.post("/{family_id}/goals", status_code=201)
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def add_goal(
     family_id: FamilyId, body: GoalIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -100,7 +99,7 @@ def add_goal(
 
 
 @router.post("/{family_id}/measures", status_code=201)
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def add_measure(
     family_id: FamilyId, body: MeasureIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -109,7 +108,7 @@ def add_measure(
 
 
 @router.post("/{family_id}/meetings", status_code=201)
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def add_meeting(
     family_id: FamilyId, body: MeetingIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -118,7 +117,7 @@ def add_meeting(
 
 
 @router.post("/{family_id}/evaluations", status_code=201)
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def add_evaluation(
     family_id: FamilyId, body: EvaluationIn, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -127,7 +126,7 @@ def add_evaluation(
 
 
 @router.get("/{family_id}/entries/{entry_id}")
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def read_entry(
     family_id: FamilyId, entry_id: EntryIdPath, principal: Coordinator, services: ServicesDep
 ) -> JSONResponse:
@@ -141,7 +140,7 @@ def read_entry(
 
 
 @router.get("/{family_id}/entries/{entry_id}/history")
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def entry_history(
     family_id: FamilyId, entry_id: EntryIdPath, principal: Coordinator, services: ServicesDep
 ) -> dict[str, Any]:
@@ -155,7 +154,7 @@ def entry_history(
 
 
 @router.patch("/{family_id}/entries/{entry_id}")
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def change_entry(
     family_id: FamilyId,
     entry_id: EntryIdPath,
@@ -186,7 +185,7 @@ def change_entry(
 
 
 @router.get("/{family_id}/overview")
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def preview_overview(
     family_id: FamilyId,
     recipient: Annotated[Agency, Query(description="the team member whose overview to show")],
@@ -213,7 +212,7 @@ def preview_overview(
 
 
 @router.post("/{family_id}/overviews", status_code=202)
-@allow(Role.COORDINATOR, Role.AGENCY)
+@allow(*policy.ASK_OVERVIEW)
 def send_overviews(
     family_id: FamilyId,
     request: Request,
@@ -260,7 +259,7 @@ def send_overviews(
 
 
 @router.post("/{family_id}/family-copy", response_class=HTMLResponse)
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def give_family_copy(
     family_id: FamilyId,
     principal: Coordinator,
@@ -308,7 +307,7 @@ def give_family_copy(
 
 
 @router.post("/{family_id}/close")
-@allow(Role.COORDINATOR)
+@allow(*policy.MANAGE_PLANS)
 def close_plan(
     family_id: FamilyId, body: CloseIn, principal: Coordinator, services: ServicesDep
 ) -> dict[str, Any]:
@@ -332,7 +331,7 @@ def close_plan(
 
 
 @router.get("/{family_id}/retention")
-@allow(Role.COORDINATOR, Role.PRIVACY_OFFICER, Role.OPERATOR)
+@allow(*policy.READ_RETENTION)
 def plan_retention(
     family_id: FamilyId, principal: RetentionReader, services: ServicesDep
 ) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from adapters.errors import AdapterError
+from gateway.api import policy
 from gateway.api.access import allow
 from gateway.api.bodies import read_body
-from gateway.api.clients import Principal, Role
+from gateway.api.clients import Principal
 from gateway.api.deps import MetricsDep, ServicesDep, require_agency, require_role
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem
@@ -24,11 +25,11 @@ router = APIRouter(prefix="/v1/records", tags=["records"])
 ACCEPTED = "helhet_records_accepted_total"
 REFUSED = "helhet_records_refused_total"
 REFUSED_HELP = "Records refused whole, by agency and HTTP status"
-AgencyClient = Annotated[Principal, Depends(require_role(Role.AGENCY))]
+AgencyClient = Annotated[Principal, Depends(require_role(*policy.SUBMIT_RECORDS))]
 
 
 @router.post("/{agency}", status_code=202, response_model=RecordAnswer)
-@allow(Role.AGENCY, agency_path="agency", large_body=True)
+@allow(*policy.SUBMIT_RECORDS, agency_path="agency", large_body=True)
 async def post_record(
     agency: Agency,
     request: Request,

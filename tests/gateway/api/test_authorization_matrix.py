@@ -41,6 +41,7 @@ def _paths(path: str, access: Access, caller: str, person: str) -> list[tuple[st
         "index": "0",
         "person": person,
         "name": "validation",
+        "key": "k-unknown",
     }
     admitted = caller not in ("no token", "bad token") and access.admits(_role(caller))
     if access.public:
@@ -85,6 +86,8 @@ def test_the_matrix(api: Gateway) -> None:
     checked = 0
     for method, path, access in _endpoints(api.app):
         assert access is not None
+        if access.session:
+            continue  # console pages: sessions, CSRF and roles, tests/gateway/console
         for caller in CALLERS:
             headers = {}
             if caller == "bad token":
@@ -125,7 +128,11 @@ def test_an_undeclared_route_is_protected(api: Gateway) -> None:
 
 
 def test_the_public_routes_are_the_expected_ones(api: Gateway) -> None:
-    public = {p for m, p, access in _endpoints(api.app) if access is not None and access.public}
+    public = {
+        p
+        for m, p, access in _endpoints(api.app)
+        if access is not None and access.public and not access.session
+    }
     assert public == {
         "/healthz",
         "/readyz",
@@ -138,4 +145,34 @@ def test_the_public_routes_are_the_expected_ones(api: Gateway) -> None:
         "/docs-assets",  # the documentation's scripts and styles, from the package
         "/problems",
         "/problems/{name}",
+        "/console/static",  # the console's scripts, styles and images
     }
+
+
+def test_console_pages_never_admit_a_bearer_token(api: Gateway) -> None:
+    """The console's pages answer only a signed-in session: a bearer token (a coordinator's)
+    on a page without a session cookie gets the sign-in redirect, never the page."""
+    person, _ = api.person(13)
+    pages = [
+        (method, path)
+        for method, path, access in _endpoints(api.app)
+        if access is not None
+        and access.session
+        and method == "GET"
+        and "sign-in" not in path
+        and "signin" not in path
+    ]
+    assert pages, "no console pages found"
+    with httpx.Client(
+        base_url=api.base_url,
+        headers={"Authorization": f"Bearer {api.tokens['coordinator']}"},
+        timeout=30,
+        follow_redirects=False,
+    ) as c:
+        for method, path in pages:
+            for concrete, _ in _paths(
+                path, Access(frozenset(), public=True), "coordinator", person
+            ):
+                response = c.request(method, concrete)
+                assert response.status_code == 303, (concrete, response.status_code)
+                assert "/console/sign-in" in response.headers["location"], concrete
