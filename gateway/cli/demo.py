@@ -34,8 +34,19 @@ import click
     default=None,
     help="Also write the summary as JSON to this file.",
 )
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also print the checks behind the summary (topics counted against the log).",
+)
 def command(
-    directory: Path, families: int, seed: int, port: int, no_serve: bool, json_out: Path | None
+    directory: Path,
+    families: int,
+    seed: int,
+    port: int,
+    no_serve: bool,
+    json_out: Path | None,
+    verbose: bool,
 ) -> None:
     """Run helhet end to end on the embedded defaults with a synthetic municipality.
 
@@ -59,6 +70,7 @@ def command(
         port=port or None,
         serve=not no_serve,
         echo=click.echo,
+        verbose=verbose,
     )
     if json_out:
         json_out.write_text(json.dumps(as_dict(result), indent=2, default=str))

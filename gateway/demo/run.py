@@ -28,6 +28,7 @@ from gateway.config import keys
 from gateway.config.instance import Instance, open_instance
 from gateway.config.scaffold import DEFAULT_AGENCY_NAMES
 from gateway.config.settings import load_settings
+from gateway.console.i18n import Formatter
 from gateway.db import migrate, outbox
 from gateway.delivery.reconcile import reconcile
 from gateway.demo.municipality import AGENCIES, DemoFamily, consent_requests, generate
@@ -55,6 +56,7 @@ categories = ["education.attendance", "health.child", "health.mental"]
 class DemoResult:
     records_in: int = 0
     records_refused: int = 0
+    records_by_agency: Counter[str] = field(default_factory=Counter)
     rounds: int = 0
     families: int = 0
     persons: int = 0
@@ -178,6 +180,7 @@ def _stream_records(
             )
             if response.status_code == 202:
                 result.records_in += 1
+                result.records_by_agency[record.agency] += 1
             else:
                 result.records_refused += 1
 
@@ -291,49 +294,118 @@ def _audit(instance: Instance, result: DemoResult) -> None:
     result.checks.append(("reconcile clean", result.reconcile_clean, ""))
 
 
-def summary(result: DemoResult) -> str:
+# What a withheld item's reason code means, in a sentence a municipality's staff can read.
+_WITHHELD_BECAUSE = {
+    "no_consent": "the family had given no consent for it",
+    "out_of_scope": "the consent given does not cover that agency or kind of information",
+    "restricted": "the family excluded it (a restriction in their consent)",
+    "withdrawn": "the consent had been withdrawn",
+    "expired": "the consent had run out (its period ended)",
+    "not_yet_valid": "the consent was not yet in force",
+    "guardian_missing": "a child's consent lacked one of the guardians' signatures",
+    "subject_must_consent": "the young person is old enough to decide, and had not consented",
+    "no_recipient_key": "the receiving agency has no key set up",
+    "not_enrolled": "the person was no longer in the family",
+    "not_in_team": "the agency was no longer on the family's team",
+}
+
+
+def _because(reason: str) -> str:
+    code, _, rest = reason.partition(" (")
+    said = _WITHHELD_BECAUSE.get(code, code.replace("_", " "))
+    return said + (", caught while the message waited to be sent" if rest else "")
+
+
+def _agency(code: str) -> str:
+    return Formatter("en", "NO").word("agency", code)
+
+
+def summary(result: DemoResult, *, name: str = "Demo kommune", verbose: bool = False) -> str:
+    """The demo's summary for a municipality's staff: what happened, in plain words; with
+    `verbose`, the checks behind it (counts on the topics against the log)."""
+    received = sum(result.records_by_agency.values())
     lines = [
         "",
-        "helhet demo — synthetic municipality 4699 (every person is synthetic)",
-        f"  families enrolled:      {result.families} ({result.persons} persons)",
-        f"  consents recorded:      {result.consents} ({result.withdrawn} withdrawn)",
-        f"  records in:             {result.records_in} accepted, {result.records_refused} refused"
-        f" ({result.rounds} rounds)",
+        f"helhet demo — {name}, a made-up municipality: every person in it is invented",
         "",
-        f"  {'recipient':<15}{'messages':>10}{'items':>8}{'withdrawal notices':>20}",
+        "What happened",
+        f"  {result.families} families were enrolled with the team of agencies working with them "
+        f"({result.persons} people).",
+        f"  The coordinators recorded {result.consents} consents; families later withdrew "
+        f"{result.withdrawn} of them.",
+        f"  The agencies' own systems sent {received} records"
+        + (
+            " ("
+            + ", ".join(
+                f"{_agency(a)} {result.records_by_agency[a]}"
+                for a in AGENCIES
+                if result.records_by_agency[a]
+            )
+            + ")"
+            if received
+            else ""
+        )
+        + (
+            f"; {result.records_refused} were refused as invalid."
+            if result.records_refused
+            else "; none was refused."
+        ),
+        "",
+        "What each agency received (only what the family allowed)",
+        f"  {'':<28}{'updates':>8}{'pieces of information':>23}{'withdrawal notices':>20}",
     ]
     for agency in AGENCIES:
         lines.append(
-            f"  {agency:<15}{result.messages[agency]:>10}{result.items[agency]:>8}"
+            f"  {_agency(agency):<28}{result.messages[agency]:>8}{result.items[agency]:>23}"
             f"{result.notices[agency]:>20}"
         )
-    lines += [
-        "",
-        f"  family plans:           {result.plans} ({result.plan_entries} entries; overviews "
-        f"sent {result.overview_routes['disclosed']}, withheld "
-        f"{result.overview_routes['withheld']} after the last change)",
-        "  overviews received:     "
-        + ", ".join(f"{a} {result.overviews[a]}" for a in AGENCIES if result.overviews[a]),
-        *result.overview_example,
-        f"  the families' own copies: {len(result.family_copies)} printable pages "
-        f"({', '.join(result.family_copies[:2])}{', …' if len(result.family_copies) > 2 else ''})",
-    ]
-    lines.append("")
-    lines.append("  items withheld, by reason:")
+    withheld = sum(result.withheld_items.values())
+    lines += ["", f"What was held back ({withheld} pieces of information), and why"]
     for reason, count in sorted(result.withheld_items.items(), key=lambda kv: -kv[1]):
-        lines.append(f"    {reason:<40}{count:>6}")
+        lines.append(f"  {count:>6}  {_because(reason)}")
+    if result.plans:
+        sent, held = result.overview_routes["disclosed"], result.overview_routes["withheld"]
+        lines += [
+            "",
+            "Family plans",
+            f"  {result.plans} families have a plan written with their coordinator "
+            f"({result.plan_entries} goals, measures, meetings and evaluations).",
+            f"  After each change every team member gets an overview of the plan: {sent} went "
+            f"out after the last change, and {held} times something was left out of one "
+            "because the family had not consented to it.",
+            *result.overview_example,
+            f"  Each family's own printable copy of its plan: {len(result.family_copies)} pages "
+            "beside the instance.",
+        ]
+    all_good = result.log_verified and result.checkpoint_verified and result.reconcile_clean
     lines += [
         "",
-        f"  disclosure log:         {result.log_size} entries; verified: "
-        f"{'yes' if result.log_verified else 'NO'}",
-        f"  latest checkpoint:      size {result.checkpoint_size}, signature verified: "
-        f"{'yes' if result.checkpoint_verified else 'NO'}",
-        f"  reconcile (topics vs log): {'clean' if result.reconcile_clean else 'MISMATCH'}",
-        "",
-        "  checks:",
+        "The log",
+        f"  Every one of these {result.log_size} events — each disclosure, each refusal, each "
+        "consent and each read of the log — is in the tamper-evident log.",
+        "  Checked from scratch just now: "
+        + (
+            "nothing has been changed or removed, its signed checkpoint covers all of it, and "
+            "what the agencies' topics hold matches the log exactly."
+            if all_good
+            else "A PROBLEM WAS FOUND — run with --verbose for the details."
+        ),
     ]
-    for name, ok, detail in result.checks:
-        lines.append(f"    [{'ok' if ok else 'FAIL'}] {name}{' — ' + detail if detail else ''}")
+    if verbose or not result.adds_up:
+        lines += [
+            "",
+            "The checks behind this summary",
+            f"  disclosure log: {result.log_size} entries; verified: "
+            f"{'yes' if result.log_verified else 'NO'}",
+            f"  latest checkpoint: size {result.checkpoint_size}, signature verified: "
+            f"{'yes' if result.checkpoint_verified else 'NO'}",
+            f"  reconcile (topics against the log): "
+            f"{'clean' if result.reconcile_clean else 'MISMATCH'}",
+            f"  record rounds: {result.rounds}; withheld by reason code: "
+            + ", ".join(f"{r} {c}" for r, c in sorted(result.withheld_items.items())),
+        ]
+        for check, ok, detail in result.checks:
+            lines.append(f"  [{'ok' if ok else 'FAIL'}] {check}{' — ' + detail if detail else ''}")
     return "\n".join(lines)
 
 
@@ -346,6 +418,7 @@ def run_demo(
     serve: bool = True,
     echo: Echo = print,
     wait: Callable[[], None] | None = None,
+    verbose: bool = False,
 ) -> DemoResult:
     """Run the whole demo; with `serve`, keep serving until `wait` returns (Ctrl-C)."""
     result = DemoResult()
@@ -391,11 +464,15 @@ def run_demo(
             echo("consuming every agency topic with the receiver ...")
             _consume(directory, instance, result)
             _audit(instance, result)
-            echo(summary(result))
+            echo(summary(result, name=settings.municipality_name, verbose=verbose))
             echo("")
-            echo(f"API documentation: {base}/docs   (OpenAPI: {base}/openapi.json)")
+            echo("Where to look")
             echo(console_sign_ins(base, tokens))
-            echo(f"instance files:    {directory} (config, keys, tokens below)")
+            echo(f"API documentation: {base}/docs   (OpenAPI: {base}/openapi.json)")
+            echo(
+                f"instance files:    {directory} (config, keys; every demo token, the agencies' "
+                f"too, in {directory / 'tokens.json'})"
+            )
             echo(
                 "the broker keeps its topics in memory only: after Ctrl-C the database and "
                 f"its log stay in {directory}, the messages do not"

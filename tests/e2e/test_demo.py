@@ -9,7 +9,7 @@ import httpx
 from click.testing import CliRunner
 
 from gateway.cli import cli
-from gateway.demo.run import run_demo
+from gateway.demo.run import run_demo, summary
 from tests.helpers.console import csrf_of
 
 
@@ -53,7 +53,14 @@ def test_demo_summary_adds_up(tmp_path: Path, kafka_bootstrap: str) -> None:
     assert result.log_verified and result.checkpoint_verified and result.reconcile_clean
     assert result.checkpoint_size == result.log_size
     text = "\n".join(lines)
-    assert "reconcile (topics vs log): clean" in text and "[FAIL]" not in text
+    # Written for the municipality's staff: plain words, no codes, the checks only on request.
+    assert "helhet demo — Demo kommune" in text and "What was held back" in text
+    assert "a child's consent lacked one of the guardians' signatures" in text
+    assert "what the agencies' topics hold matches the log exactly" in text
+    for code in ("guardian_missing", "reconcile", "[ok]", "[FAIL]", "checkpoint size"):
+        assert code not in text, code
+    verbose = summary(result, verbose=True)
+    assert "reconcile (topics against the log): clean" in verbose and "[ok]" in verbose
     # Family plans: written, overviews received by team members, the families' own copies.
     assert result.plans > 0 and result.plan_entries >= 5 * result.plans
     assert sum(result.overviews.values()) > 0 and "an overview reaching" in text
@@ -65,4 +72,4 @@ def test_demo_summary_adds_up(tmp_path: Path, kafka_bootstrap: str) -> None:
 
 def test_demo_command_help_lists_it() -> None:
     output = CliRunner().invoke(cli, ["demo", "--help"]).output
-    assert "synthetic municipality" in output and "--no-serve" in output
+    assert "synthetic municipality" in output and "--no-serve" in output and "--verbose" in output
