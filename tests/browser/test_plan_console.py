@@ -105,13 +105,24 @@ def test_coordinator_writes_the_plan_previews_the_overviews_and_gives_the_family
     assert "90" in page.locator("#retention-text").inner_text()
     check_page(page, axe_source, artifacts, "coordinator-plan")
 
+    # The measure's page: its status changed, each version with who and what changed.
+    page.get_by_role("link", name="Arbeidstrening").click()
+    page.get_by_label("Ny status").select_option("completed")
+    page.get_by_role("button", name="Lagre statusen").click()
+    assert "versjon 2" in page.get_by_role("status").first.inner_text()
+    versions = page.locator("#versions tbody tr").all_inner_texts()
+    assert len(versions) == 2 and "pågår → fullført" in versions[0]
+    assert "coordinator" in versions[0] and "Opprettet" in versions[1]
+    check_page(page, axe_source, artifacts, "coordinator-plan-entry")
+    page.get_by_role("link", name="Familiens plan").click()
+
     page.get_by_role("link", name="Hva hver i teamet ser").click()
     school = page.locator("#overview-school").inner_text()
     nav = page.locator("#overview-nav").inner_text()
     assert "Trives på skolen" in school and "Komme i jobb før sommeren" in school
     assert "Komme i jobb før sommeren" in nav and "Trives på skolen" not in nav
     assert child in page.locator("#overview-nav ul.withheld").inner_text()
-    assert "Arbeidstrening" in nav  # the measure's title, dates and status: the whole team
+    assert "Arbeidstrening" in nav and "fullført" in nav  # title, dates, status: whole team
     check_page(page, axe_source, artifacts, "coordinator-plan-overviews")
 
     page.get_by_role("link", name="Familiens plan").click()

@@ -503,6 +503,38 @@ def test_the_family_copy_is_given_and_recorded_as_the_api_records_it(
     assert given[0].message_id == copy.headers["helhet-copy-id"]
 
 
+def test_a_copy_in_an_unknown_language_or_about_a_stranger_is_refused_and_not_recorded(
+    world: Seeded, coordinator: httpx.Client
+) -> None:
+    stranger, _ = intake.person(30)
+    before = len(world.gw.log_entries())
+    for fields in (
+        {"copy-language": "fr"},
+        {"copy-language": "nb", "copy-members": [world.child, stranger]},
+    ):
+        answer = submit(coordinator, world, "/family-copy", fields)
+        assert answer.status_code == 422
+        assert 'id="copy-form-error"' in answer.text
+    assert {e.event_type for e in since(world, before)} == {EntryType.ACCESS}
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "button"),
+    [("nb", "Familiens plan", "Legg til målet"), ("da", "Familiens plan", "Tilføj målet"),
+     ("en", "The family's plan", "Add the goal")],
+)  # fmt: skip
+def test_the_plan_page_in_each_language(
+    world: Seeded, coordinator: httpx.Client, language: str, heading: str, button: str
+) -> None:
+    add_goal(coordinator, world, **{"goal-subject": world.child, "goal-title": "Et mål"})
+    page = coordinator.get(plan_page(world), params={"lang": language})
+    assert f'<html lang="{language}">' in page.text
+    assert f"<h1>{heading}</h1>" in page.text and f">{button}</button>" in page.text
+    status = {"nb": "planlagt", "da": "planlagt", "en": "planned"}[language]
+    goals = re.findall(r'<table id="goals">(.*?)</table>', page.text, re.S)[0]
+    assert f"<td>{status}</td>" in goals
+
+
 def test_closing_the_plan_from_the_console(world: Seeded, coordinator: httpx.Client) -> None:
     add_goal(coordinator, world, **{"goal-subject": world.child, "goal-title": "Et mål"})
     empty = submit(coordinator, world, "/close", {"close-reason": ""})
