@@ -171,6 +171,6 @@ def consent_requests(
                 }
             ]
         if kind == "expired":
-            body["valid_until"] = (now + dt.timedelta(seconds=3)).isoformat()
+            body["valid_until"] = (now + dt.timedelta(seconds=5)).isoformat()
         bodies.append((body, "withdraw" if kind == "withdrawn" else "keep"))
     return bodies

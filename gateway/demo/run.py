@@ -131,24 +131,30 @@ def _clients(instance: Instance) -> dict[str, str]:
 
 def _enrol_and_consent(
     http: httpx.Client, families: list[DemoFamily], result: DemoResult, token: str
-) -> list[str]:
-    """Enrol and record consents; return the consents the families will withdraw later."""
+) -> tuple[list[str], dt.datetime | None]:
+    """Enrol and record consents; return the consents the families will withdraw later and
+    when the last short-lived ("expired") consent runs out."""
     auth = {"Authorization": f"Bearer {token}"}
-    now = dt.datetime.now(dt.UTC)
     withdraw: list[str] = []
+    runs_out: dt.datetime | None = None
     for family in families:
         response = http.post("/v1/families", json=family.as_request(), headers=auth)
         response.raise_for_status()
         family.family_id = response.json()["family_id"]
         result.families += 1
         result.persons += len(family.members)
-        for body, fate in consent_requests(family, now):
+        # Each family's clock is read when its consents are sent: a short-lived consent must
+        # still lie in the future when it arrives, however long the families before it took.
+        for body, fate in consent_requests(family, dt.datetime.now(dt.UTC)):
             answer = http.post("/v1/consents", json=body, headers=auth)
             answer.raise_for_status()
             result.consents += 1
             if fate == "withdraw":
                 withdraw.append(answer.json()["consent_id"])
-    return withdraw
+            if "valid_until" in body:
+                until = dt.datetime.fromisoformat(body["valid_until"])
+                runs_out = until if runs_out is None else max(runs_out, until)
+    return withdraw, runs_out
 
 
 def _withdraw(http: httpx.Client, consent_ids: list[str], result: DemoResult, token: str) -> None:
@@ -442,8 +448,11 @@ def run_demo(
             demo_families = generate(families, seed, dt.date.today())
             with httpx.Client(base_url=base, timeout=60) as http:
                 echo(f"enrolling {families} synthetic families and recording their consents ...")
-                later = _enrol_and_consent(http, demo_families, result, tokens["coordinator"])
-                time.sleep(3.5)  # let the short-lived ("expired") consents run out
+                later, runs_out = _enrol_and_consent(
+                    http, demo_families, result, tokens["coordinator"]
+                )
+                if runs_out is not None:  # let the short-lived ("expired") consents run out
+                    time.sleep(max(0.0, (runs_out - dt.datetime.now(dt.UTC)).total_seconds()))
                 echo("streaming records from NAV, school, health, child welfare and housing ...")
                 _stream_records(http, demo_families, tokens, result)
                 _wait_for_relay(instance)

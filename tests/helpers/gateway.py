@@ -44,7 +44,6 @@ class Gateway:
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     people: set[str] = field(default_factory=set)
     relays: list[Relay] = field(default_factory=list)
-    people: set[str] = field(default_factory=set)
 
     @property
     def settings(self) -> Any:
