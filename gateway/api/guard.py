@@ -9,8 +9,10 @@ gets the body already read. Roles stay `deps.require_role`'s; the per-client rat
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,9 +21,13 @@ from gateway.api import access_log
 from gateway.api.access import Access, declared, framework_paths, matching_route
 from gateway.api.auth import bearer_token, principal_for, unauthorized
 from gateway.api.bodies import is_json, json_depth, too_deep, too_large
-from gateway.api.problems import Problem, problem_response
+from gateway.api.problems import Problem, database_unavailable, problem_response
 from gateway.api.ratelimit import RateLimiter, too_many_requests
 from gateway.config.instance import Instance
+from gateway.db.engine import unavailable
+from gateway.errors import DatabaseUnavailable
+
+log = logging.getLogger("helhet.api")
 
 
 class _Disconnected(Exception):
@@ -40,19 +46,29 @@ class RequestGuard:
             return
         fastapi_app: Any = scope["app"]
         instance: Instance = fastapi_app.state.instance
-        over_limit = await _address_over_limit(fastapi_app, scope)
-        if over_limit is not None:
-            await self._answer(over_limit, scope, receive, send)
-            return
         route = matching_route(fastapi_app, scope)
         access = declared(route, framework_paths(fastapi_app)) if route is not None else None
-        if route is not None:
-            scope["route"] = route  # the template the access log records (set again by the router)
-            if access is None or not access.public:
-                refused = await self._authenticate(scope, instance)
-                if refused is not None:
-                    await self._answer(refused, scope, receive, send)
-                    return
+        try:
+            over_limit = await _address_over_limit(fastapi_app, scope)
+            if over_limit is not None:
+                await self._answer(over_limit, scope, receive, send)
+                return
+            if route is not None:
+                scope["route"] = route  # the template the access log records (set again later)
+                if access is None or not access.public:
+                    refused = await self._authenticate(scope, instance)
+                    if refused is not None:
+                        await self._answer(refused, scope, receive, send)
+                        return
+        except (sa.exc.SQLAlchemyError, DatabaseUnavailable) as exc:
+            # Outside the app, so its exception handlers never see this: the same 503 here.
+            mapped = exc if isinstance(exc, DatabaseUnavailable) else unavailable(exc)
+            if mapped is None:
+                raise
+            route_path = getattr(route, "path", "?")  # a path may name a person
+            log.warning("%s %s: %s", scope.get("method"), route_path, mapped)
+            await self._answer(database_unavailable(mapped), scope, receive, send)
+            return
         limit = _body_limit(instance, access)
         try:
             body = await _read_body(scope, receive, limit)

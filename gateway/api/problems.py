@@ -124,8 +124,9 @@ def database_unavailable(exc: DatabaseUnavailable) -> Problem:
     return Problem(
         503,
         "Database unavailable",
-        "the database cannot be reached just now (a restart or fail-over); send the request "
-        f"again after {RETRY_AFTER_SECONDS} s (a record sent again is not forwarded twice)",
+        "the database is busy or cannot be reached just now (a queue of writers, a restart "
+        f"or a fail-over); nothing of this request was stored: send it again after "
+        f"{RETRY_AFTER_SECONDS} s (a record sent again is not forwarded twice)",
         type_=problem_type("unavailable"),
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

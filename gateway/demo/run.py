@@ -30,6 +30,7 @@ from gateway.config.scaffold import DEFAULT_AGENCY_NAMES
 from gateway.config.settings import load_settings
 from gateway.console.i18n import Formatter
 from gateway.db import migrate, outbox
+from gateway.db.engine import reading
 from gateway.delivery.reconcile import reconcile
 from gateway.demo.municipality import AGENCIES, DemoFamily, consent_requests, generate
 from gateway.demo.plans import describe_overview, record_plans
@@ -188,7 +189,7 @@ def _stream_records(
 def _wait_for_relay(instance: Instance, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
-        with instance.engine.connect() as conn:
+        with reading(instance.engine) as conn:
             waiting = outbox.waiting(conn)
         if waiting == 0:
             return
@@ -239,7 +240,7 @@ def _audit(instance: Instance, result: DemoResult) -> None:
     delivered: Counter[str] = Counter()
     delivered_items: Counter[str] = Counter()
     notices: Counter[str] = Counter()
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         result.log_size = audit_log.tree_size(conn)
         report = verify_log(conn, public, settings.origin)
         result.log_verified = report.ok
