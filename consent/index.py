@@ -203,19 +203,21 @@ class ConsentIndex:
         until: dt.datetime,
         facts: PersonFacts,
     ) -> bool:
-        """Whether no time limit that decisions about `subject` depend on lies in [since,
+        """Whether no time limit that decisions about `subject` depend on lies in (since,
         until]: no start or end of one of the subject's consents, no instant from which the
-        subject decides alone for one of the categories' domains. With the index itself
-        unchanged (the same `seq`), a decision at `until` is then the one made at `since`."""
+        subject decides alone for one of the categories' domains. Decisions change only at
+        those instants (a consent is in force from its start, inclusive, to its end,
+        exclusive), so with the index itself unchanged (the same `seq`) a decision at `until`
+        is the one made at `since`."""
         lo, hi = since.timestamp(), until.timestamp()
         if hi < lo:
             return False
         for entry in self._by_subject.get(subject, ()):
-            if lo <= entry.start <= hi or lo <= entry.end <= hi:
+            if lo < entry.start <= hi or lo < entry.end <= hi:
                 return False
         for category in categories:
             domain = DOMAINS.get(category)
-            if domain is None or lo <= self._clock.instant(facts, domain) <= hi:
+            if domain is None or lo < self._clock.instant(facts, domain) <= hi:
                 return False
         return True
 
