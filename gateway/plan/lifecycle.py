@@ -310,8 +310,7 @@ def sweep(services: Services, now: dt.datetime) -> SweepReport:
         except (PlanClosed, sa.exc.IntegrityError):
             continue  # another process closed it first
     if report.closed:
-        with reading(services.engine) as conn:
-            services.consents.refresh(conn)
+        services.refresh_after_commit()
     with reading(services.engine) as conn:
         due = [
             row.family_id

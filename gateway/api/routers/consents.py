@@ -169,8 +169,7 @@ def _record(services: Services, consent: ConsentIn, client: str) -> ConsentRecor
     now = dt.datetime.now(dt.UTC)
     with services.engine.begin() as conn:
         record = record_consent(services, conn, consent, client=client, now=now)
-    with reading(services.engine) as conn:
-        services.consents.refresh(conn)
+    services.refresh_after_commit()
     return record
 
 
@@ -288,6 +287,5 @@ def withdraw(
             )
     except ConsentError as exc:
         raise consent_problem(exc) from exc
-    with reading(services.engine) as conn:
-        services.consents.refresh(conn)
+    services.refresh_after_commit()
     return JSONResponse({**record.model_dump(mode="json"), "notices": notices})

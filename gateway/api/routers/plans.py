@@ -326,8 +326,7 @@ def close_plan(
         raise _problem(exc) from exc
     except ConsentError as exc:
         raise consent_problem(exc) from exc
-    with reading(services.engine) as conn:
-        services.consents.refresh(conn)
+    services.refresh_after_commit()
     return {**answer, "consents_lapsed": closed.consents_lapsed, "notices": closed.notices}
 
 

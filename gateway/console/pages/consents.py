@@ -129,8 +129,7 @@ def _record(services: Services, consent: ConsentIn, client: str) -> ConsentRecor
     """As POST /v1/consents does: the store, its `consent` entry, then this process's index."""
     with services.engine.begin() as conn:
         record = record_consent(services, conn, consent, client=client, now=dt.datetime.now(dt.UTC))
-    with reading(services.engine) as conn:
-        services.consents.refresh(conn)
+    services.refresh_after_commit()
     return record
 
 
@@ -287,8 +286,7 @@ def withdraw(
         withdrawn, notices = withdraw_consent(
             services, conn, consent_id, reason=reason[:2000], client=session.principal.name, now=now
         )
-    with reading(services.engine) as conn:
-        services.consents.refresh(conn)
+    services.refresh_after_commit()
     return _withdraw_page(
         request,
         fmt,
