@@ -85,6 +85,31 @@ class DemoResult:
         return all(ok for _, ok, _ in self.checks)
 
 
+class RetryAfter503(httpx.BaseTransport):
+    """What an agency system does with a 503 (the database busy for a moment): wait the
+    seconds in Retry-After and send the request again (a few times), as docs/integration.md
+    asks; nothing of a refused request was stored, so sending it again is safe."""
+
+    ATTEMPTS = 5
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(self.ATTEMPTS - 1):
+            response = self.inner.handle_request(request)
+            retry_after = response.headers.get("retry-after", "")
+            if response.status_code != 503 or not retry_after.isdigit():
+                return response
+            response.read()
+            response.close()
+            time.sleep(min(int(retry_after), 30))
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def write_instance(directory: Path, kafka: str, port: int) -> Path:
     """A test-mode instance (synthetic identifiers allowed, generated demo keys)."""
     if directory.exists():
@@ -441,7 +466,8 @@ def run_demo(
         with running_server(app, port=settings.http_port) as base:
             echo(f"gateway listening on {base} (SQLite: {directory / 'helhet-demo.db'})")
             demo_families = generate(families, seed, dt.date.today())
-            with httpx.Client(base_url=base, timeout=60) as http:
+            transport = RetryAfter503(httpx.HTTPTransport())
+            with httpx.Client(base_url=base, timeout=60, transport=transport) as http:
                 echo(f"enrolling {families} synthetic families and recording their consents ...")
                 later = _enrol_and_consent(http, demo_families, result, tokens["coordinator"])
                 time.sleep(3.5)  # let the short-lived ("expired") consents run out

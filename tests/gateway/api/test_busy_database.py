@@ -6,6 +6,7 @@ guard, which looks the token up before the app runs)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ import httpx
 import sqlalchemy as sa
 
 from gateway.db.engine import create_engine, sqlite_file
+from gateway.demo.run import RetryAfter503
 from tests.helpers.gateway import Gateway, running_gateway
 from tests.helpers.records import nav_shares_employment_with_school, young_person_family
 
@@ -93,3 +95,41 @@ def test_the_request_guard_answers_503_not_500_when_the_token_lookup_waits_too_l
                 assert answer.status_code == 404  # the lock released: the token is known
         finally:
             engine.dispose()
+
+
+def test_a_client_honouring_retry_after_gets_its_write_through(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """`make demo`'s client (as an agency system should) sends a 503'd request again after
+    Retry-After; the lock released meanwhile, the retry succeeds."""
+    with running_gateway(tmp_path, sqlite_url, NO_BROKER, WAIT) as gw:
+        person, _ = young_person_family(gw, ["nav", "school"])
+        consent_id = nav_shares_employment_with_school(gw, person)
+        refused = threading.Event()
+
+        class Watching(httpx.HTTPTransport):
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                response = super().handle_request(request)
+                if response.status_code == 503:
+                    refused.set()
+                return response
+
+        answers: list[httpx.Response] = []
+        client = httpx.Client(
+            base_url=gw.base_url,
+            headers={"Authorization": f"Bearer {gw.tokens['coordinator']}"},
+            transport=RetryAfter503(Watching()),
+            timeout=30,
+        )
+        with client:
+            with _lock_held(gw):
+                thread = threading.Thread(
+                    target=lambda: answers.append(
+                        client.post(f"/v1/consents/{consent_id}/withdraw", json={"reason": "x"})
+                    )
+                )
+                thread.start()
+                assert refused.wait(30)  # the first attempt was answered 503: release the lock
+            thread.join(30)
+        assert [a.status_code for a in answers] == [200]
+        assert answers[0].json()["status"] == "withdrawn"
