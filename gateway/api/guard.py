@@ -9,7 +9,6 @@ gets the body already read. Roles stay `deps.require_role`'s; the per-client rat
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,13 +20,10 @@ from gateway.api import access_log
 from gateway.api.access import Access, declared, framework_paths, matching_route
 from gateway.api.auth import bearer_token, principal_for, unauthorized
 from gateway.api.bodies import is_json, json_depth, too_deep, too_large
-from gateway.api.problems import Problem, database_unavailable, problem_response
+from gateway.api.problems import Problem, problem_response, unavailable_problem
 from gateway.api.ratelimit import RateLimiter, too_many_requests
 from gateway.config.instance import Instance
-from gateway.db.engine import unavailable
 from gateway.errors import DatabaseUnavailable
-
-log = logging.getLogger("helhet.api")
 
 
 class _Disconnected(Exception):
@@ -49,25 +45,15 @@ class RequestGuard:
         route = matching_route(fastapi_app, scope)
         access = declared(route, framework_paths(fastapi_app)) if route is not None else None
         try:
-            over_limit = await _address_over_limit(fastapi_app, scope)
-            if over_limit is not None:
-                await self._answer(over_limit, scope, receive, send)
-                return
-            if route is not None:
-                scope["route"] = route  # the template the access log records (set again later)
-                if access is None or not access.public:
-                    refused = await self._authenticate(scope, instance)
-                    if refused is not None:
-                        await self._answer(refused, scope, receive, send)
-                        return
+            refused = await self._admit(fastapi_app, scope, instance, route, access)
         except (sa.exc.SQLAlchemyError, DatabaseUnavailable) as exc:
-            # Outside the app, so its exception handlers never see this: the same 503 here.
-            mapped = exc if isinstance(exc, DatabaseUnavailable) else unavailable(exc)
-            if mapped is None:
+            # The guard runs outside FastAPI's exception handlers: a lost connection during the
+            # token lookup or a refusal's log entry is the same 503 it is inside a route.
+            refused = unavailable_problem(exc, scope.get("method", "?"), route)
+            if refused is None:
                 raise
-            route_path = getattr(route, "path", "?")  # a path may name a person
-            log.warning("%s %s: %s", scope.get("method"), route_path, mapped)
-            await self._answer(database_unavailable(mapped), scope, receive, send)
+        if refused is not None:
+            await self._answer(refused, scope, receive, send)
             return
         limit = _body_limit(instance, access)
         try:
@@ -79,6 +65,20 @@ class RequestGuard:
             await self._answer(problem, scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
+
+    @classmethod
+    async def _admit(
+        cls, fastapi_app: Any, scope: Scope, instance: Instance, route: Any, access: Access | None
+    ) -> Problem | None:
+        """None when the request may go on to its body; else the 429 or 401 to answer."""
+        over_limit = await _address_over_limit(fastapi_app, scope)
+        if over_limit is not None:
+            return over_limit
+        if route is not None:
+            scope["route"] = route  # the template the access log records (set again by the router)
+            if access is None or not access.public:
+                return await cls._authenticate(scope, instance)
+        return None
 
     @staticmethod
     async def _authenticate(scope: Scope, instance: Instance) -> Problem | None:

@@ -132,6 +132,16 @@ def database_unavailable(exc: DatabaseUnavailable) -> Problem:
     )
 
 
+def unavailable_problem(exc: BaseException, method: str, route: object) -> Problem | None:
+    """The 503 for a lost or refused database connection (logged with the route's template, as
+    a path may name a person), or None when `exc` is another kind of error."""
+    mapped = exc if isinstance(exc, DatabaseUnavailable) else unavailable(exc)
+    if mapped is None:
+        return None
+    log.warning("%s %s: %s", method, getattr(route, "path", "?"), mapped)
+    return database_unavailable(mapped)
+
+
 def install(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -147,12 +157,10 @@ def install(app: FastAPI) -> None:
         return problem_response(problem, request.url.path)
 
     async def on_database(request: Request, exc: Exception) -> JSONResponse:
-        mapped = exc if isinstance(exc, DatabaseUnavailable) else unavailable(exc)
-        if mapped is None:
+        problem = unavailable_problem(exc, request.method, request.scope.get("route"))
+        if problem is None:
             raise exc  # not a connection problem: a 500, as without this handler
-        route = getattr(request.scope.get("route"), "path", "?")  # a path may name a person
-        log.warning("%s %s: %s", request.method, route, mapped)
-        return problem_response(database_unavailable(mapped), request.url.path)
+        return problem_response(problem, request.url.path)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(sa.exc.SQLAlchemyError, on_database)

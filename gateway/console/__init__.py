@@ -9,7 +9,8 @@
     i18n.py          nb/da/en gettext catalogues (locale/) and Babel dates and numbers
     templating.py    Jinja2 environments per language; security headers
     pages/           one router per resource: home, disclosures, reports, log, families,
-                     consents
+                     consents, plan (the family plan)
+    plan_forms.py    the plan page's forms as the plan's documents, their errors, versions
     letter.py        the citizen's access report as a letter (also `helhet audit report`)
     chart.py         the disclosures-over-time chart as inline SVG
     consent_form.py  the paper-shaped consent form: who must sign, the decision preview

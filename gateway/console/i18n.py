@@ -43,6 +43,10 @@ VOCABULARIES = (
     "member_role",
     "evidence",
     "domain",
+    "entry_kind",
+    "plan_status",
+    "plan_state",
+    "result",
 )
 
 
@@ -114,9 +118,15 @@ class Formatter:
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         return str(format_datetime(value, format=format, tzinfo=self.tz, locale=self.locale))
 
-    def date(self, value: dt.date | dt.datetime | None, format: str = "long") -> str:
-        if value is None:
+    def date(self, value: dt.date | dt.datetime | str | None, format: str = "long") -> str:
+        if value is None or value == "":
             return ""
+        if isinstance(value, str):  # an ISO date (as plan entries keep them) or date-time
+            value = (
+                dt.datetime.fromisoformat(value)
+                if len(value) > 10
+                else dt.date.fromisoformat(value)
+            )
         if isinstance(value, dt.datetime):
             value = value.astimezone(self.tz).date()
         return str(format_date(value, format=format, locale=self.locale))

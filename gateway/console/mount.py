@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from gateway.api.access import PUBLIC, SESSION, mark, routes
 from gateway.console.deps import formatter_for, respond
-from gateway.console.pages import consents, disclosures, families, home, log, reports
+from gateway.console.pages import consents, disclosures, families, home, log, plan, reports
 from gateway.console.sessions import SessionStore
 from gateway.console.signin import TokenSignIn, sign_in_url
 from gateway.console.state import Console
@@ -39,7 +39,7 @@ def install_console(app: FastAPI, services: Services) -> Console:
         name="console-static",
     )
     app.include_router(console.sign_in.router())
-    for module in (home, disclosures, reports, log, families, consents):
+    for module in (home, disclosures, reports, log, families, consents, plan):
         app.include_router(module.router)
 
     async def on_console_error(request: Request, exc: Exception) -> Response:

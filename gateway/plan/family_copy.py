@@ -103,10 +103,14 @@ _WORDS: dict[Language, dict[str, str]] = {
     },
 }
 
-_STYLE = (
-    "body{font-family:Georgia,serif;max-width:42em;margin:2em auto;line-height:1.5}"
+# The page's one stylesheet, screen and print (the console allows it by its hash).
+STYLE = (
+    "body{font-family:Georgia,serif;max-width:42em;margin:2em auto;padding:0 1em;"
+    "line-height:1.5;color:#111}"
     "h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.5em;border-bottom:1px solid #999}"
-    "li{margin:.5em 0}.when{color:#333}@media print{body{margin:0}}"
+    "li{margin:.5em 0}.when{color:#333}"
+    "@media print{body{margin:0;max-width:none;padding:0;font-size:12pt}"
+    "h2{break-after:avoid}li,p{break-inside:avoid}@page{margin:2cm}}"
 )
 
 
@@ -169,7 +173,7 @@ def render(
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{language.value}"><head><meta charset="utf-8">',
-        f"<title>{_e(w('title'))}</title><style>{_STYLE}</style></head><body>",
+        f"<title>{_e(w('title'))}</title><style>{STYLE}</style></head><body>",
         f"<h1>{_e(w('title'))}</h1>",
         f"<p>{_e(w('printed'))} {_e(w.date(today))}</p>",
         f"<h2>{_e(w('goals'))}</h2>",

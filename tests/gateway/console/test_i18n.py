@@ -17,7 +17,9 @@ from gateway.api.clients import Role
 from gateway.console.i18n import Formatter, catalogue_path, translations
 from gateway.console.pages.disclosures import OUTCOMES
 from gateway.console.pages.families import ROLES
-from schemas import Agency, Category, WithdrawalNotice
+from gateway.plan import store
+from gateway.plan.models import EntryKind, MeetingStatus, Result, WorkStatus
+from schemas import Agency, Category, ItemStatus, WithdrawalNotice
 
 CONSOLE = Path(__file__).resolve().parents[3] / "gateway" / "console"
 # Reasons the intake, relay and auth seam write besides the engine's.
@@ -77,6 +79,10 @@ VOCABULARY = {
     "member_role": list(ROLES),
     "evidence": [m.value for m in EvidenceMethod],
     "domain": sorted({c.domain for c in Category}),
+    "entry_kind": [k.value for k in EntryKind],
+    "plan_status": sorted({s.value for s in (*WorkStatus, *MeetingStatus, *ItemStatus)}),
+    "plan_state": [store.OPEN, store.CLOSED, store.DELETED],
+    "result": [r.value for r in Result],
 }
 
 
