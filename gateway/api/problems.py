@@ -124,9 +124,10 @@ def database_unavailable(exc: DatabaseUnavailable) -> Problem:
     return Problem(
         503,
         "Database unavailable",
-        "the database is busy or cannot be reached just now (a queue of writers, a restart "
-        f"or a fail-over); nothing of this request was stored: send it again after "
-        f"{RETRY_AFTER_SECONDS} s (a record sent again is not forwarded twice)",
+        "the database cannot be reached just now, or is busy (a restart, a fail-over, or "
+        "writers queued longer than the instance allows); nothing of this request was stored: "
+        f"send it again after {RETRY_AFTER_SECONDS} s (a record sent again is not forwarded "
+        "twice)",
         type_=problem_type("unavailable"),
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
