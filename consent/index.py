@@ -12,7 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from consent import store
-from consent.engine import AgeClock, DecisionCache, Entry, StatuteTable, compile_document, decide
+from consent.engine import (
+    DOMAINS,
+    AgeClock,
+    DecisionCache,
+    Entry,
+    StatuteTable,
+    compile_document,
+    decide,
+)
 from consent.models import ConsentRecord, Decision, StatutoryBasis
 from consent.rules import AgeRules, PersonFacts
 
@@ -186,6 +194,32 @@ class ConsentIndex:
             decide(entries, statutes, clock, cache, source, recipient, c, purpose, at, facts)
             for c in categories
         ]
+
+    def unchanged_between(
+        self,
+        subject: str,
+        categories: Iterable[str],
+        since: dt.datetime,
+        until: dt.datetime,
+        facts: PersonFacts,
+    ) -> bool:
+        """Whether no time limit that decisions about `subject` depend on lies in (since,
+        until]: no start or end of one of the subject's consents, no instant from which the
+        subject decides alone for one of the categories' domains. Decisions change only at
+        those instants (a consent is in force from its start, inclusive, to its end,
+        exclusive), so with the index itself unchanged (the same `seq`) a decision at `until`
+        is the one made at `since`."""
+        lo, hi = since.timestamp(), until.timestamp()
+        if hi < lo:
+            return False
+        for entry in self._by_subject.get(subject, ()):
+            if lo < entry.start <= hi or lo < entry.end <= hi:
+                return False
+        for category in categories:
+            domain = DOMAINS.get(category)
+            if domain is None or lo < self._clock.instant(facts, domain) <= hi:
+                return False
+        return True
 
     def consents_of(self, subject: str) -> list[tuple[str, int]]:
         """(consent id, latest version) of the subject's consents, by id."""

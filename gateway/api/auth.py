@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from gateway.api.clients import Principal, authenticate
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem
+from gateway.db.engine import reading
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -22,7 +23,7 @@ def bearer_token(authorization: str | None) -> str | None:
 
 def principal_for(engine: sa.Engine, token: str) -> Principal | None:
     """The active client the token belongs to, or None (unknown or revoked)."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return authenticate(conn, token)
 
 

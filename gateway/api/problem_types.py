@@ -90,8 +90,10 @@ CATALOGUE: dict[str, ProblemType] = {
         ProblemType(
             "unavailable",
             "Service unavailable",
-            "The gateway cannot reach its database for a moment (a restart or a failover). Nothing "
-            "of this request was stored; send it again after the seconds in `Retry-After`.",
+            "The gateway's database is busy (a write waited longer than the instance's "
+            "database_write_wait_seconds for its turn) or cannot be reached for a moment (a "
+            "restart or a failover). Nothing of this request was stored; send it again after "
+            "the seconds in `Retry-After`.",
         ),
         ProblemType(
             "too-deep",

@@ -124,8 +124,10 @@ def database_unavailable(exc: DatabaseUnavailable) -> Problem:
     return Problem(
         503,
         "Database unavailable",
-        "the database cannot be reached just now (a restart or fail-over); send the request "
-        f"again after {RETRY_AFTER_SECONDS} s (a record sent again is not forwarded twice)",
+        "the database cannot be reached just now, or is busy (a restart, a fail-over, or "
+        "writers queued longer than the instance allows); nothing of this request was stored: "
+        f"send it again after {RETRY_AFTER_SECONDS} s (a record sent again is not forwarded "
+        "twice)",
         type_=problem_type("unavailable"),
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

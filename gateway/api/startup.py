@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from audit.checkpoint import latest_checkpoint
 from gateway.config.instance import Instance
 from gateway.db import migrate
+from gateway.db.engine import reading
 
 log = logging.getLogger("helhet.serve")
 
@@ -19,7 +20,7 @@ def report(instance: Instance, *, version: str, relay: bool) -> list[str]:
     masked)."""
     settings = instance.settings
     url = sa.make_url(settings.database_url).render_as_string(hide_password=True)
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         latest = latest_checkpoint(conn)
     lines = [
         f"helhet {version} for {settings.municipality_name or settings.municipality} "

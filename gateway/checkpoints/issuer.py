@@ -14,6 +14,7 @@ from audit.errors import AuditError
 from audit.log import tree_size
 from gateway.checkpoints.witnesses import publish
 from gateway.config.instance import Instance
+from gateway.db.engine import reading
 
 log = logging.getLogger("helhet.checkpoints")
 
@@ -29,7 +30,7 @@ def issue_now(instance: Instance, *, only_if_grown: bool = False) -> tuple[Store
     """
     engine = instance.engine
     if only_if_grown:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             size = tree_size(conn)
             latest = latest_checkpoint(conn)
         if latest is not None and latest.checkpoint.size >= size:

@@ -14,6 +14,7 @@ from audit.checkpoint import Checkpoint, verify_checkpoint_by_any, verify_cosign
 from audit.errors import InvalidCheckpoint
 from gateway.checkpoints.witnesses import configured, published_notes
 from gateway.config.instance import Instance
+from gateway.db.engine import reading
 from gateway.errors import LogRolledBack
 
 
@@ -64,7 +65,7 @@ def check_not_rolled_back(instance: Instance) -> Published | None:
         return None
     latest = max(found, key=lambda p: p.checkpoint.size)
     size = latest.checkpoint.size
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         current = audit_log.tree_size(conn)
         if current < size:
             raise LogRolledBack(

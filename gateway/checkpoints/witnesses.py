@@ -29,6 +29,7 @@ from audit.errors import AuditError, BadRange
 from audit.tables import audit_checkpoints, audit_cosignatures
 from gateway.config.instance import Instance
 from gateway.config.settings import Settings
+from gateway.db.engine import reading
 from gateway.errors import WitnessRefused
 
 log = logging.getLogger("helhet.checkpoints")
@@ -83,7 +84,7 @@ def ask(
     """
     assert witness.url is not None
     url = witness.url.rstrip("/") + "/" + ADD_CHECKPOINT
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         old = _last_cosigned_size(conn, witness.name)
     for _ in range(2):
         new = stored.checkpoint.size
@@ -93,7 +94,7 @@ def ask(
                 f"it has cosigned a log of {old} entries; this checkpoint holds {new}: "
                 "the log is smaller than one witnessed before",
             )
-        with instance.engine.connect() as conn:
+        with reading(instance.engine) as conn:
             try:
                 proof = audit_log.consistency_proof(conn, old, new).hashes
             except BadRange as exc:
@@ -147,7 +148,7 @@ def _store(instance: Instance, stored: StoredCheckpoint, witness: Witness, line:
 
 
 def _cosigned_by(instance: Instance, stored: StoredCheckpoint) -> set[str]:
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         rows = conn.execute(
             sa.select(audit_cosignatures.c.witness).where(
                 audit_cosignatures.c.checkpoint_id == stored.id
@@ -192,7 +193,7 @@ def publish(instance: Instance, stored: StoredCheckpoint) -> list[str]:
                     problems.append(str(exc))
     directory = instance.settings.checkpoint_publish_dir
     if directory is not None:
-        with instance.engine.connect() as conn:
+        with reading(instance.engine) as conn:
             note = checkpoint_with_cosignatures(conn, stored)
         path = Path(directory) / file_name(stored.checkpoint.size)
         try:

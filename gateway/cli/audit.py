@@ -13,6 +13,7 @@ import click
 
 from gateway.cli._context import load_instance, utcnow
 from gateway.config.instance import Instance
+from gateway.db.engine import reading
 from schemas import Agency
 
 
@@ -60,7 +61,7 @@ def verify(
     notes = [path.read_text("utf-8") for path in checkpoint_files]
     found, problems = published(instance)
     notes += [p.note for p in found]
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         report = verify_log(conn, keys[0], instance.origin, notes, more_keys=keys[1:])
     for problem in problems:
         report.add(Problem(CHECKPOINT_FORGED, problem))
@@ -182,7 +183,7 @@ def reconcile(ctx: click.Context, as_json: bool) -> None:
     instance = load_instance(ctx)
     settings = instance.settings
     topics = [settings.topic(a.value) for a in Agency]
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         report = reconcile_topics(conn, settings.kafka_bootstrap_servers, topics)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
@@ -287,7 +288,7 @@ def _report_text(
     settings = instance.settings
     names = agency_names(settings)
     now = utcnow()
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         if form == "csv":
             return "".join(export_csv(conn, Filters(subject=pseudonym), names))
         if form == "fhir":

@@ -8,6 +8,7 @@ import click
 
 from gateway.api.clients import Role, add_client, list_clients, revoke_client
 from gateway.cli._context import load_instance, utcnow
+from gateway.db.engine import reading
 from gateway.errors import ClientError
 from schemas import Agency
 
@@ -59,7 +60,7 @@ def add(ctx: click.Context, name: str, role: str, agency: str | None, as_json: b
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool) -> None:
     """List clients (never their tokens)."""
-    with load_instance(ctx).engine.connect() as conn:
+    with reading(load_instance(ctx).engine) as conn:
         rows = list_clients(conn)
     if as_json:
         click.echo(json.dumps(rows, default=str))

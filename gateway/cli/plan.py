@@ -9,6 +9,7 @@ import json
 import click
 
 from gateway.cli._context import load_instance, utcnow
+from gateway.db.engine import reading
 
 
 @click.group("plan")
@@ -31,7 +32,7 @@ def retention(ctx: click.Context, family_id: str | None, as_json: bool) -> None:
     instance = load_instance(ctx)
     migrate.check_current(instance.engine)
     now = utcnow()
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         answers = (
             [lifecycle.retention(conn, instance.settings, family_id, now)]
             if family_id

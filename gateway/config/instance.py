@@ -97,4 +97,5 @@ def _load(path: Path, key: str, loader: Callable[[Path], T]) -> T:
 def open_instance(settings: Settings) -> Instance:
     """Apply process-wide policy from the settings and connect to the database."""
     set_default_allow_synthetic(settings.allow_synthetic_ids)
-    return Instance(settings=settings, engine=create_engine(settings.database_url))
+    engine = create_engine(settings.database_url, write_wait=settings.database_write_wait_seconds)
+    return Instance(settings=settings, engine=engine)

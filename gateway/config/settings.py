@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     environment: Literal["production", "test"] = "production"
 
     database_url: str = "sqlite:///helhet.db"
+    # How long a writing transaction queues for a lock before the request is answered 503.
+    database_write_wait_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_partitions: Annotated[int, Field(ge=1, le=1000)] = 3
     kafka_replication_factor: Annotated[int, Field(ge=1, le=10)] = 1

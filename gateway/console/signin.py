@@ -24,6 +24,7 @@ from gateway.api.problems import Problem
 from gateway.console.deps import ConsoleDep, FormatterDep, respond, set_cookie
 from gateway.console.i18n import Formatter
 from gateway.console.sessions import COOKIE
+from gateway.db.engine import reading
 
 SIGN_IN_PATH = "/console/sign-in"
 SIGN_IN_CSRF_COOKIE = "helhet_console_sign_in"
@@ -86,7 +87,7 @@ def _form(
 
 
 def _authenticate(engine: sa.Engine, token: str) -> Principal | None:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return authenticate(conn, token)
 
 
@@ -96,7 +97,7 @@ class TokenSignIn:
     name = "token"
 
     def still_valid(self, engine: sa.Engine, principal: Principal) -> Principal | None:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             return active_principal(conn, principal.client_id)
 
     def router(self) -> APIRouter:

@@ -13,6 +13,7 @@ from audit import log as audit_log
 from audit.verify import verify_log
 from gateway.clock import utcnow
 from gateway.config.instance import Instance
+from gateway.db.engine import reading
 
 log = logging.getLogger("helhet.console")
 
@@ -72,7 +73,7 @@ class Verifier:
         with self._lock:
             if self._current is not None and self._current.running:
                 return self._current
-            with self.instance.engine.connect() as conn:
+            with reading(self.instance.engine) as conn:
                 total = audit_log.tree_size(conn)
             self._current = Verification(started_by=by, started_at=utcnow(), total=total)
             self._thread = threading.Thread(
@@ -96,7 +97,7 @@ class Verifier:
     def _run(self) -> None:
         instance = self.instance
         try:
-            with instance.engine.connect() as conn:
+            with reading(instance.engine) as conn:
                 report = verify_log(
                     conn,
                     instance.signing_key.public_key(),

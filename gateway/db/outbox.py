@@ -47,6 +47,20 @@ def pending(conn: sa.Connection, limit: int) -> Sequence[sa.Row[Any]]:
     ).all()
 
 
+def has_work(conn: sa.Connection, now: dt.datetime) -> tuple[bool, bool]:
+    """(any row pending, any in-flight row whose lease ran out): the relay's look through the
+    read door before it takes the writer's (two index probes, no locks)."""
+    pending_row = conn.execute(
+        sa.select(outbox.c.id).where(outbox.c.status == PENDING).limit(1)
+    ).first()
+    expired_row = conn.execute(
+        sa.select(outbox.c.id)
+        .where(outbox.c.status == IN_FLIGHT, outbox.c.lease_until <= now)
+        .limit(1)
+    ).first()
+    return pending_row is not None, expired_row is not None
+
+
 def unfinished_ids(conn: sa.Connection, last_by_family: Mapping[str, int]) -> dict[str, list[int]]:
     """Per family, the ids of its pending or in-flight rows up to its given last id, in order."""
     if not last_by_family:

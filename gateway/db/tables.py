@@ -59,6 +59,26 @@ family_members = sa.Table(
     sa.Index("ix_gateway_family_members_person_id", "person_id"),
 )
 
+# The family registry's change sequence: one row per family (also per deleted family) with the
+# number of its latest change. Numbers are strictly increasing in commit order (a writer holds
+# the counter's row lock until it commits), so an in-memory index that has read up to n has seen
+# every change numbered below n (gateway/intake/family_index.py). No personal data.
+family_changes = sa.Table(
+    "gateway_family_changes",
+    metadata,
+    sa.Column("family_id", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Index("ix_gateway_family_changes_seq", "seq", unique=True),
+)
+
+# One row (id = 1): the last family change sequence number handed out.
+family_sequence = sa.Table(
+    "gateway_family_sequence",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
 # What an agency posted: for idempotency (same key + same body -> same answer). No content.
 records = sa.Table(
     "gateway_records",
@@ -110,6 +130,11 @@ outbox = sa.Table(
     sa.Column("consent_id", sa.String(64), nullable=True),
     sa.Column("record_id", sa.String(40), nullable=True),
     sa.Column("disclosure_index", sa.BigInteger, nullable=False),
+    # The consent and family change sequence numbers the intake decided on: while both are
+    # still current (and no date or time limit passed meanwhile) the relay's re-check would
+    # decide the same, so it is skipped.
+    sa.Column("consent_seq", sa.BigInteger, nullable=True),
+    sa.Column("family_seq", sa.BigInteger, nullable=True),
     sa.Column("payload_sha256", sa.String(64), nullable=False),
     sa.Column("envelope", sa.LargeBinary, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

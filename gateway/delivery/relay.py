@@ -26,10 +26,9 @@ from audit.entries import Entry, EntryType, Outcome
 from gateway.clock import utcnow
 from gateway.config.instance import Instance
 from gateway.db import migrate, outbox
-from gateway.db.engine import unavailable
+from gateway.db.engine import reading, unavailable
 from gateway.errors import GatewayError
-from gateway.intake import routing
-from gateway.intake.services import Services
+from gateway.intake.services import Current, Services
 from gateway.kafka.broker import memory_only_warning
 from gateway.kafka.publisher import OutMessage, Placement, Publisher
 
@@ -42,6 +41,9 @@ class RelayStats:
     withheld: int = 0
     failed: int = 0
     recovered: int = 0
+
+    rechecked: int = 0  # plan updates decided again before publishing
+    skipped: int = 0  # plan updates whose decision provably still held (nothing changed)
 
     @property
     def worked(self) -> int:
@@ -153,11 +155,17 @@ class Relay:
             self._warned = warning
 
     def run_once(self) -> RelayStats:
-        """Recover in-doubt rows, then claim, re-check, publish and record one batch."""
+        """Recover in-doubt rows, then claim, re-check, publish and record one batch.
+
+        It looks through the read door first: a round with nothing to do never waits for,
+        or holds, the database's writer lock."""
         stats = RelayStats()
         self.ensure_topics()
-        stats.recovered += self._recover()
-        claimed = self._claim(stats)
+        with reading(self.engine) as conn:
+            pending, expired = outbox.has_work(conn, self.clock())
+        if expired:
+            stats.recovered += self._recover()  # rows not found on the topic become pending
+        claimed = self._claim(stats) if pending or stats.recovered else []
         if claimed:
             messages = [OutMessage(r.message_id, r.topic, r.family_id, r.envelope) for r in claimed]
             try:
@@ -176,11 +184,11 @@ class Relay:
             if not rows:
                 return []
             rows = self._in_family_order(conn, rows)
-            self.services.consents.refresh(conn)
+            current = self.services.refresh(conn)
             publish: list[_Claimed] = []
             stopped: list[tuple[Any, str, str | None, list[str]]] = []
             for row in rows:
-                verdict = self._recheck(conn, row, now)
+                verdict = self._recheck(current, row, now, stats)
                 if verdict is None:
                     publish.append(_Claimed.of(row))
                 else:
@@ -208,22 +216,25 @@ class Relay:
         return [row for row in rows if row.id in allowed]
 
     def _recheck(
-        self, conn: sa.Connection, row: Any, now: dt.datetime
+        self, current: Current, row: Any, now: dt.datetime, stats: RelayStats
     ) -> tuple[str, str | None, list[str]] | None:
         """None when the row may go; else (reason, basis, categories denied)."""
         if row.kind != "plan_update":
             return None  # withdrawal notices always go out
+        registry = current.families
+        facts = registry.person_facts(row.subject)
+        if facts is not None and self._unchanged(current, row, now, facts):
+            stats.skipped += 1
+            return None
+        stats.rechecked += 1
         enrolled = [
-            e
-            for e in routing.enrolments(conn, row.subject, now.date())
-            if e.family_id == row.family_id
+            e for e in registry.enrolments(row.subject, now.date()) if e.family_id == row.family_id
         ]
         if not enrolled:
             return ("not_enrolled", None, list(row.categories))
         if row.recipient not in enrolled[0].team:
             return ("not_in_team", None, list(row.categories))
-        facts = routing.person_facts(conn, row.subject)
-        assert facts is not None
+        assert facts is not None  # enrolled persons have facts
         decisions = self.services.consents.decide_many(
             row.subject, row.source, row.recipient, list(row.categories), row.purpose, now, facts
         )
@@ -232,6 +243,23 @@ class Relay:
             return None
         first = next(d for d in decisions if not d.permit)
         return (first.reason.value, first.basis, denied)
+
+    def _unchanged(self, current: Current, row: Any, now: dt.datetime, facts: Any) -> bool:
+        """Whether the intake's decision provably still holds, so deciding again would give
+        the same answer: no consent and no family changed since it was made (the change numbers
+        it recorded are still the current ones), the day is the same (family periods are
+        days), and no consent period or age of self-determination of the subject began or
+        ended in between. Rows queued without the numbers are always decided again."""
+        if row.consent_seq is None or row.family_seq is None:
+            return False
+        if row.consent_seq != current.consent_seq or row.family_seq != current.family_seq:
+            return False
+        queued = _aware(row.created_at)
+        if queued.astimezone(dt.UTC).date() != now.astimezone(dt.UTC).date():
+            return False
+        return self.services.consents.unchanged_between(
+            row.subject, row.categories, queued, now, facts
+        )
 
     def _withhold(
         self,
@@ -423,6 +451,11 @@ class Relay:
                 total.failed,
             )
         return total
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def _retriable(exc: Exception) -> GatewayError:

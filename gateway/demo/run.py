@@ -30,6 +30,7 @@ from gateway.config.scaffold import DEFAULT_AGENCY_NAMES
 from gateway.config.settings import load_settings
 from gateway.console.i18n import Formatter
 from gateway.db import migrate, outbox
+from gateway.db.engine import reading
 from gateway.delivery.reconcile import reconcile
 from gateway.demo.municipality import AGENCIES, DemoFamily, consent_requests, generate
 from gateway.demo.plans import describe_overview, record_plans
@@ -82,6 +83,31 @@ class DemoResult:
     @property
     def adds_up(self) -> bool:
         return all(ok for _, ok, _ in self.checks)
+
+
+class RetryAfter503(httpx.BaseTransport):
+    """What an agency system does with a 503 (the database busy for a moment): wait the
+    seconds in Retry-After and send the request again (a few times), as docs/integration.md
+    asks; nothing of a refused request was stored, so sending it again is safe."""
+
+    ATTEMPTS = 5
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(self.ATTEMPTS - 1):
+            response = self.inner.handle_request(request)
+            retry_after = response.headers.get("retry-after", "")
+            if response.status_code != 503 or not retry_after.isdigit():
+                return response
+            response.read()
+            response.close()
+            time.sleep(min(int(retry_after), 30))
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def write_instance(directory: Path, kafka: str, port: int) -> Path:
@@ -194,7 +220,7 @@ def _stream_records(
 def _wait_for_relay(instance: Instance, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
-        with instance.engine.connect() as conn:
+        with reading(instance.engine) as conn:
             waiting = outbox.waiting(conn)
         if waiting == 0:
             return
@@ -245,7 +271,7 @@ def _audit(instance: Instance, result: DemoResult) -> None:
     delivered: Counter[str] = Counter()
     delivered_items: Counter[str] = Counter()
     notices: Counter[str] = Counter()
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         result.log_size = audit_log.tree_size(conn)
         report = verify_log(conn, public, settings.origin)
         result.log_verified = report.ok
@@ -446,7 +472,8 @@ def run_demo(
         with running_server(app, port=settings.http_port) as base:
             echo(f"gateway listening on {base} (SQLite: {directory / 'helhet-demo.db'})")
             demo_families = generate(families, seed, dt.date.today())
-            with httpx.Client(base_url=base, timeout=60) as http:
+            transport = RetryAfter503(httpx.HTTPTransport())
+            with httpx.Client(base_url=base, timeout=60, transport=transport) as http:
                 echo(f"enrolling {families} synthetic families and recording their consents ...")
                 later, runs_out = _enrol_and_consent(
                     http, demo_families, result, tokens["coordinator"]

@@ -1,7 +1,7 @@
 """Recording and withdrawing consent as the gateway does it: the consent store, its `consent`
 log entry and (on withdrawal) the notices to recipients, all in the caller's transaction.
 
-Call `services.consents.refresh(conn)` after the commit so this process decides on it at once;
+Call `services.refresh_after_commit()` after the commit so this process decides on it at once;
 other processes pick it up before their next forward.
 """
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.db.tables import families, family_members
 from gateway.errors import ConflictingFacts, UnknownFamily
+from gateway.intake.family_index import record_change
 from schemas import Agency, Coordinator, Family, Member, Period
 
 
@@ -97,6 +98,7 @@ def create(
         )
     )
     _write_members(conn, family)
+    record_change(conn, family.family_id)
     return family
 
 
@@ -135,6 +137,7 @@ def patch(
     if result.rowcount != 1:
         raise ConflictingFacts("the family changed meanwhile; read it again", pointer="")
     _write_members(conn, merged)
+    record_change(conn, family_id)
     return merged, version + 1
 
 

@@ -16,13 +16,14 @@ from pydantic import BaseModel
 
 from adapters.registry import translate
 from audit.entries import Entry, EntryType, Outcome
+from gateway.db.engine import reading
 from gateway.db.tables import records
 from gateway.db.tables import updates as updates_table
 from gateway.errors import IdempotencyConflict, RecordError
 from gateway.intake import routing
 from gateway.intake.minimise import PURPOSE, Minimised, RouteOutcome, minimise
 from gateway.intake.queue import Batch, Message
-from gateway.intake.services import Services
+from gateway.intake.services import Current, Services
 from schemas import PlanUpdate
 from schemas.canonical import canonical_json
 
@@ -106,11 +107,18 @@ def forward_by_update(
     Writes the disclosure and refusal entries and the outbox rows; returns each update's
     routes by update_id (an update about no enrolled person has none and leaves no trace).
     """
-    services.consents.refresh(conn)
+    current = services.refresh(conn)
     today = now.astimezone(dt.UTC).date()
-    targets = routing.targets(conn, updates, agency, today)
+    targets = routing.targets(current.families, updates, agency, today)
     return forward_targets(
-        services, conn, targets, agency=agency, client=client, record_id=record_id, now=now
+        services,
+        conn,
+        targets,
+        agency=agency,
+        client=client,
+        record_id=record_id,
+        now=now,
+        decided_on=current,
     )
 
 
@@ -123,13 +131,15 @@ def forward_targets(
     client: str,
     record_id: str,
     now: dt.datetime,
+    decided_on: Current | None = None,
 ) -> dict[str, list[Route]]:
-    """Decide, minimise and seal targets already routed (refresh the consents first); each
-    update's routes by update_id."""
+    """Decide, minimise and seal targets already routed (refresh the indexes first: pass what
+    `services.refresh` answered as `decided_on`, and the relay may skip its re-check while
+    nothing changed); each update's routes by update_id."""
     minimised = minimise(services, targets, source=agency, now=now)
     if not minimised.routes:
         return {}
-    batch = Batch(services, conn, client=client, now=now)
+    batch = Batch(services, conn, client=client, now=now, decided_on=decided_on)
     _queue(batch, minimised, agency=agency, client=client, record_id=record_id)
     batch.write()
     return {
@@ -343,7 +353,7 @@ def accept_record(
     digest = body_digest(body, content_type)
     engine = services.engine
     if idempotency_key is not None:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             stored = _stored_answer(conn, agency, idempotency_key, digest)
         if stored is not None:
             return stored
@@ -367,7 +377,7 @@ def accept_record(
             # Another request with the same Idempotency-Key, or with some of the same records,
             # committed first: answer as it did, or forward only what it did not.
             if idempotency_key is not None:
-                with engine.connect() as conn:
+                with reading(engine) as conn:
                     stored = _stored_answer(conn, agency, idempotency_key, digest)
                 if stored is not None:
                     return stored

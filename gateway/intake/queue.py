@@ -19,7 +19,7 @@ from audit.entries import Entry, EntryType, Outcome
 from gateway.db import outbox
 from gateway.envelope.sealing import encode_envelope, envelope_sha256, seal
 from gateway.errors import GatewayError
-from gateway.intake.services import Services
+from gateway.intake.services import Current, Services
 from schemas import PlanUpdate, WithdrawalNotice
 
 
@@ -47,10 +47,21 @@ class Batch:
 
     Lock the log head first (`Batch.start`), add messages and other entries in order, then
     `write`: the entries are appended and the rows inserted in the caller's transaction.
+    `decided_on` is what the messages were decided on (see `Services.refresh`); each row keeps
+    its change numbers so the relay knows whether anything changed since.
     """
 
-    def __init__(self, services: Services, conn: sa.Connection, *, client: str, now: dt.datetime):
+    def __init__(
+        self,
+        services: Services,
+        conn: sa.Connection,
+        *,
+        client: str,
+        now: dt.datetime,
+        decided_on: Current | None = None,
+    ):
         self.services = services
+        self.decided_on = decided_on
         self.conn = conn
         self.client = client
         self.now = now
@@ -124,6 +135,8 @@ class Batch:
                 "consent_id": message.consent_id,
                 "record_id": message.record_id,
                 "disclosure_index": index,
+                "consent_seq": self.decided_on.consent_seq if self.decided_on else None,
+                "family_seq": self.decided_on.family_seq if self.decided_on else None,
                 "payload_sha256": digest,
                 "envelope": data,
                 "created_at": self.now,

@@ -15,15 +15,19 @@ import sqlalchemy as sa
 
 from consent.rules import PersonFacts
 from gateway.db.tables import families, family_members
+from gateway.intake.family_index import Enrolment, FamilySnapshot, active_on
 from schemas import Category, PlanItem, PlanUpdate
 
-
-@dataclass(frozen=True, slots=True)
-class Enrolment:
-    """One of a person's families, with the team that works on it."""
-
-    family_id: str
-    team: tuple[str, ...]
+__all__ = [
+    "Enrolment",
+    "Target",
+    "enrolments",
+    "for_recipient",
+    "on_a_team",
+    "person_facts",
+    "targets",
+    "teams",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +50,11 @@ def enrolments(conn: sa.Connection, person: str, at: dt.date) -> list[Enrolment]
         .where(family_members.c.person_id == person)
         .order_by(families.c.family_id)
     )
-    found = []
-    for row in rows:
-        period = row.document.get("period") or {}
-        start, end = period.get("start"), period.get("end")
-        if start and dt.date.fromisoformat(start) > at:
-            continue
-        if end and dt.date.fromisoformat(end) <= at:
-            continue
-        found.append(Enrolment(row.family_id, tuple(row.document["team"])))
-    return found
+    return [
+        Enrolment(row.family_id, tuple(row.document["team"]))
+        for row in rows
+        if active_on(row.document.get("period"), at)
+    ]
 
 
 def teams(conn: sa.Connection, family_ids: set[str]) -> dict[str, tuple[str, ...]]:
@@ -91,15 +90,16 @@ def person_facts(conn: sa.Connection, person: str) -> PersonFacts | None:
 
 
 def targets(
-    conn: sa.Connection, updates: list[PlanUpdate], source: str, today: dt.date
+    registry: FamilySnapshot, updates: list[PlanUpdate], source: str, today: dt.date
 ) -> Iterator[Target]:
-    """Every (subject, family, team agency) the updates concern, never back to `source`."""
+    """Every (subject, family, team agency) the updates concern, never back to `source`,
+    from the family index's snapshot (`services.families.refresh(conn)`)."""
     known: dict[str, tuple[list[Enrolment], PersonFacts | None]] = {}
     for update in updates:
         for subject in update.subjects:
             if subject not in known:  # a multi-record body often repeats its persons
-                enrolled = enrolments(conn, subject, today)
-                known[subject] = (enrolled, person_facts(conn, subject) if enrolled else None)
+                enrolled = registry.enrolments(subject, today)
+                known[subject] = (enrolled, registry.person_facts(subject) if enrolled else None)
             enrolled, facts = known[subject]
             if not enrolled:
                 continue

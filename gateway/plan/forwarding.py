@@ -57,7 +57,7 @@ def _overview_targets(
     today = now.astimezone(dt.UTC).date()
     return [
         t
-        for t in routing.targets(conn, [update], SOURCE, today)
+        for t in routing.targets(services.families.refresh(conn), [update], SOURCE, today)
         if t.recipient == recipient and t.family_id == family.family_id
     ]
 

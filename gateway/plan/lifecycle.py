@@ -21,11 +21,13 @@ from consent.models import DEFAULT_PURPOSE, ConsentStatus
 from gateway.clock import utcnow
 from gateway.config.settings import Settings
 from gateway.db import outbox as outbox_states
+from gateway.db.engine import reading
 from gateway.db.tables import families, family_members, outbox, plan_entries, plans
 from gateway.errors import PlanClosed, UnknownFamily
 from gateway.intake import families as registry
 from gateway.intake import routing
 from gateway.intake.consents import withdraw_consent
+from gateway.intake.family_index import record_change
 from gateway.intake.services import Services
 from gateway.plan import store
 from schemas import Family, Period
@@ -254,6 +256,7 @@ def delete(conn: sa.Connection, family_id: str, now: dt.datetime) -> bool:
     conn.execute(outbox.delete().where(outbox.c.family_id == family_id))
     conn.execute(family_members.delete().where(family_members.c.family_id == family_id))
     conn.execute(families.delete().where(families.c.family_id == family_id))
+    record_change(conn, family_id)
     conn.execute(
         plans.update()
         .where(plans.c.family_id == family_id)
@@ -288,7 +291,7 @@ def sweep(services: Services, now: dt.datetime) -> SweepReport:
     """Close every plan whose enrolment ended; delete every plan past its retention."""
     report = SweepReport()
     today = now.astimezone(dt.UTC).date()
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         ended = _ended(conn, today)
     for family_id in ended:
         try:
@@ -307,9 +310,8 @@ def sweep(services: Services, now: dt.datetime) -> SweepReport:
         except (PlanClosed, sa.exc.IntegrityError):
             continue  # another process closed it first
     if report.closed:
-        with services.engine.connect() as conn:
-            services.consents.refresh(conn)
-    with services.engine.connect() as conn:
+        services.refresh_after_commit()
+    with reading(services.engine) as conn:
         due = [
             row.family_id
             for row in conn.execute(

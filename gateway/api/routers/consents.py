@@ -24,6 +24,7 @@ from gateway.api.deps import ServicesDep, require_role
 from gateway.api.openapi import answers
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem, validation_problem
+from gateway.db.engine import reading
 from gateway.intake.consents import record_consent, withdraw_consent
 from gateway.intake.services import Services
 from schemas import PersonId
@@ -168,8 +169,7 @@ def _record(services: Services, consent: ConsentIn, client: str) -> ConsentRecor
     now = dt.datetime.now(dt.UTC)
     with services.engine.begin() as conn:
         record = record_consent(services, conn, consent, client=client, now=now)
-    with services.engine.connect() as conn:
-        services.consents.refresh(conn)
+    services.refresh_after_commit()
     return record
 
 
@@ -222,7 +222,7 @@ def list_consents(
     services: ServicesDep,
 ) -> JSONResponse:
     """The latest version of each of the subject's consents, in the order first recorded."""
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         records = store.list_for_subject(conn, subject)
     return JSONResponse(
         {"subject": subject, "consents": [r.model_dump(mode="json") for r in records]}
@@ -244,7 +244,7 @@ def read_consent(
 ) -> JSONResponse:
     """A consent's latest version (or `version`); `format=fhir-r4|fhir-r5` for FHIR Consent."""
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             record = store.get(conn, consent_id, version)
     except ConsentError as exc:
         raise consent_problem(exc) from exc
@@ -262,7 +262,7 @@ def consent_history(
 ) -> JSONResponse:
     """Every version of a consent, oldest first."""
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             versions = store.history(conn, consent_id)
     except ConsentError as exc:
         raise consent_problem(exc) from exc
@@ -287,6 +287,5 @@ def withdraw(
             )
     except ConsentError as exc:
         raise consent_problem(exc) from exc
-    with services.engine.connect() as conn:
-        services.consents.refresh(conn)
+    services.refresh_after_commit()
     return JSONResponse({**record.model_dump(mode="json"), "notices": notices})

@@ -18,6 +18,7 @@ from gateway.api.clients import Principal, Role
 from gateway.api.deps import ServicesDep, require_role
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem
+from gateway.db.engine import reading
 from gateway.intake import routing
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
@@ -63,7 +64,7 @@ def decide(body: DecisionRequest, principal: Asker, services: ServicesDep) -> JS
             pointer="/source",
         )
     at = body.at or dt.datetime.now(dt.UTC)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         services.consents.refresh(conn)  # a withdrawal a moment ago counts
         facts = routing.person_facts(conn, body.subject)
         if principal.role is Role.AGENCY and (

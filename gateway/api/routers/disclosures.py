@@ -32,6 +32,7 @@ from gateway.api.openapi import answers
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem
 from gateway.config.settings import Settings
+from gateway.db.engine import reading
 from gateway.intake.services import Services
 from schemas import Agency, Category, PersonId, Sender
 
@@ -69,7 +70,7 @@ def bounded_entries(engine: sa.Engine, filters: Filters, bound: int) -> Iterator
     """
     cursor: str | None = None
     while True:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             page = query(conn, filters, cursor, EXPORT_BATCH, order="asc")
         for entry in page.entries:
             if entry.index >= bound:
@@ -257,7 +258,7 @@ def list_disclosures(
         )
         return export_response(services, filters, bound, params.format, "disclosures")
     try:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             page = query(conn, filters, params.cursor, params.limit or 100)
     except BadRange as exc:
         raise Problem(
@@ -294,7 +295,7 @@ def read_disclosure(
     """One entry with its RFC 9162 inclusion proof: against `size` if given, else against the
     latest signed checkpoint if it covers the entry, else against the whole log as it is now.
     """
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         current = audit_log.tree_size(conn)
         try:
             entry = audit_log.get_entry(conn, index)
@@ -373,7 +374,7 @@ def subject_disclosures(
         )
         return export_response(services, Filters(subject=pseudonym), bound, format, "access-report")
     names = agency_names(services.settings)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         report = subject_report(conn, pseudonym, names, now=dt.datetime.now(dt.UTC))
     access_log.record_read(
         engine,

@@ -16,6 +16,7 @@ from gateway.api.clients import Principal
 from gateway.api.deps import EngineDep, ServicesDep, SettingsDep, require_role
 from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem, validation_problem
+from gateway.db.engine import reading
 from gateway.errors import FamilyError
 from gateway.intake import families
 from schemas import PersonId
@@ -74,7 +75,7 @@ def find_families(
 ) -> dict[str, Any]:
     """The families a person is a member of (any period), with their versions; the read is
     logged as an access entry about that person."""
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         found = families.of_person(conn, person)
     access_log.record_read(
         services.engine,
@@ -90,7 +91,7 @@ def find_families(
 @allow(*policy.MANAGE_FAMILIES)
 def read_family(family_id: str, principal: Coordinator, engine: EngineDep) -> dict[str, Any]:
     try:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             family, version = families.get(conn, family_id)
     except FamilyError as exc:
         raise _problem(exc) from exc

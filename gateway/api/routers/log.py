@@ -22,6 +22,7 @@ from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem
 from gateway.checkpoints.issuer import issue_now
 from gateway.checkpoints.witnesses import publish
+from gateway.db.engine import reading
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 Auditor = Annotated[Principal, Depends(require_role(*policy.CHECK_LOG))]
@@ -38,7 +39,7 @@ def get_checkpoint(instance: InstanceDep) -> PlainTextResponse:
     """Public: the latest signed checkpoint (C2SP tlog-checkpoint note) with any witness
     cosignatures. It reveals only the log's size and root hash; anyone may keep copies.
     """
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         latest = latest_checkpoint(conn)
         if latest is None:
             raise Problem(
@@ -85,7 +86,7 @@ def consistency(
     Verify it against the roots of checkpoints you hold; the roots in the answer are the
     log's own claim.
     """
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         current = audit_log.tree_size(conn)
         if new is None:
             latest = latest_checkpoint(conn)

@@ -12,6 +12,7 @@ from gateway.api.access import allow
 from gateway.api.clients import Principal
 from gateway.api.deps import MetricsDep, ServicesDep, require_role
 from gateway.api.metrics import CONTENT_TYPE, render
+from gateway.db.engine import reading
 
 router = APIRouter(tags=["operations"])
 
@@ -25,7 +26,7 @@ def metrics(
     principal: Annotated[Principal, Depends(require_role(*policy.READ_METRICS))],
 ) -> PlainTextResponse:
     relay = getattr(request.app.state, "relay", None)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         text = render(
             counters,
             conn,

@@ -20,6 +20,7 @@ from gateway.api.problem_types import problem_type
 from gateway.api.problems import Problem, validation_problem
 from gateway.api.routers.consents import consent_problem
 from gateway.clock import utcnow
+from gateway.db.engine import reading
 from gateway.errors import RequestError
 from gateway.intake import families
 from gateway.intake.services import Services
@@ -83,7 +84,7 @@ def _add(
 def read_plan(family_id: FamilyId, principal: Coordinator, services: ServicesDep) -> dict[str, Any]:
     """The plan: every entry at its latest version, grouped by kind, and the next meeting."""
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             return plan_view(conn, family_id, utcnow())
     except RequestError as exc:
         raise _problem(exc) from exc
@@ -132,7 +133,7 @@ def read_entry(
 ) -> JSONResponse:
     """An entry's latest version; its ETag is what a change names in If-Match."""
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             entry = store.current(conn, family_id, entry_id)
     except RequestError as exc:
         raise _problem(exc) from exc
@@ -146,7 +147,7 @@ def entry_history(
 ) -> dict[str, Any]:
     """Every version of an entry, oldest first: who changed it, when, to what."""
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             versions = store.history(conn, family_id, entry_id)
     except RequestError as exc:
         raise _problem(exc) from exc
@@ -197,7 +198,7 @@ def preview_overview(
     Nothing is sent: POST …/overviews sends it."""
     now = utcnow()
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             family, _ = families.get(conn, family_id)
             if recipient not in family.team:
                 raise Problem(
@@ -325,8 +326,7 @@ def close_plan(
         raise _problem(exc) from exc
     except ConsentError as exc:
         raise consent_problem(exc) from exc
-    with services.engine.connect() as conn:
-        services.consents.refresh(conn)
+    services.refresh_after_commit()
     return {**answer, "consents_lapsed": closed.consents_lapsed, "notices": closed.notices}
 
 
@@ -337,7 +337,7 @@ def plan_retention(
 ) -> dict[str, Any]:
     """When the plan closes and when what the gateway holds about it is deleted (and what)."""
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             return lifecycle.retention(conn, services.settings, family_id, utcnow()).view()
     except RequestError as exc:
         raise _problem(exc) from exc

@@ -32,6 +32,7 @@ from gateway.console.i18n import Formatter
 from gateway.console.pages.families import load_family
 from gateway.console.sessions import Session
 from gateway.db import outbox
+from gateway.db.engine import reading
 from gateway.errors import PageNotFound
 from gateway.intake import routing
 from gateway.intake.consents import record_consent, withdraw_consent
@@ -53,7 +54,7 @@ def _member(family: Family, index: int) -> str:
 
 
 def _facts(services: Services, person: str) -> PersonFacts:
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         facts = routing.person_facts(conn, person)
     if facts is None:
         raise PageNotFound("the person is in no family")
@@ -128,8 +129,7 @@ def _record(services: Services, consent: ConsentIn, client: str) -> ConsentRecor
     """As POST /v1/consents does: the store, its `consent` entry, then this process's index."""
     with services.engine.begin() as conn:
         record = record_consent(services, conn, consent, client=client, now=dt.datetime.now(dt.UTC))
-    with services.engine.connect() as conn:
-        services.consents.refresh(conn)
+    services.refresh_after_commit()
     return record
 
 
@@ -192,7 +192,7 @@ def submit(
 
 def _consent(services: Services, consent_id: str) -> ConsentRecord:
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             return store.get(conn, consent_id)
     except ConsentError as exc:
         raise PageNotFound(str(exc)) from exc
@@ -244,7 +244,7 @@ def withdraw_form(
     family: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     record = _consent(services, consent_id)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         waiting = list(outbox.waiting_under(conn, consent_id))
     return _withdraw_page(request, fmt, session, services, record, family, waiting=waiting)
 
@@ -267,7 +267,7 @@ def withdraw(
     elif not reason:
         refused = (fmt.gettext("Write why the consent is withdrawn."), 422)
     if refused is not None:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             waiting = list(outbox.waiting_under(conn, consent_id))
         return _withdraw_page(
             request,
@@ -286,8 +286,7 @@ def withdraw(
         withdrawn, notices = withdraw_consent(
             services, conn, consent_id, reason=reason[:2000], client=session.principal.name, now=now
         )
-    with services.engine.connect() as conn:
-        services.consents.refresh(conn)
+    services.refresh_after_commit()
     return _withdraw_page(
         request,
         fmt,

@@ -27,6 +27,7 @@ from gateway.console import chart
 from gateway.console.deps import Form, FormatterDep, FormDep, allowed, respond
 from gateway.console.i18n import Formatter, field_message
 from gateway.console.sessions import Session
+from gateway.db.engine import reading
 from gateway.errors import PageNotFound
 from schemas import Agency, Category
 
@@ -142,7 +143,7 @@ def search_page(
         **{**filters.model_dump(), "event_type": None},
     )
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             page = query(conn, filters, cursor, PAGE_SIZE)
             by_outcome = counts(conn, filters, "outcome")
             by_recipient = counts(conn, filters, "recipient")
@@ -233,7 +234,7 @@ class ProofStatus:
 
 def proof_status(services: Any, index: int) -> ProofStatus:
     instance = services.instance
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         latest = latest_checkpoint(conn)
         if latest is None or index >= latest.checkpoint.size:
             return ProofStatus("pending")
@@ -254,7 +255,7 @@ def entry_page(
     if index < 0:
         raise PageNotFound(f"no entry {index}")
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             entry = audit_log.get_entry(conn, index)
     except UnknownIndex as exc:
         raise PageNotFound(str(exc)) from exc

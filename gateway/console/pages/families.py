@@ -23,6 +23,7 @@ from gateway.console.deps import Form, FormatterDep, FormDep, allowed, respond
 from gateway.console.i18n import Formatter, field_message
 from gateway.console.sessions import Session
 from gateway.db import outbox
+from gateway.db.engine import reading
 from gateway.errors import FamilyError, PageNotFound
 from gateway.intake import families
 from gateway.intake.services import Services
@@ -38,7 +39,7 @@ FAMILY_READ = "/console/families/{family_id}"
 
 def load_family(services: Services, family_id: str) -> Family:
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             family, _ = families.get(conn, family_id)
     except FamilyError as exc:
         raise PageNotFound(str(exc)) from exc
@@ -53,7 +54,7 @@ def age(born: dt.date, today: dt.date) -> int:
 def family_list(
     request: Request, fmt: FormatterDep, session: Coordinator, services: ServicesDep
 ) -> Response:
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         found = families.recent(conn)
     return respond(request, "families.html", fmt, session, families=found)
 
@@ -225,7 +226,7 @@ class Received:
 def received(services: Services, family: Family) -> list[Received]:
     """From the log: each disclosure to an agency under this family, by person and category."""
     found: dict[tuple[str, str, str], Received] = {}
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         for member in family.members:
             filters = Filters(
                 subject=services.pseudonym(member.id), event_type=EntryType.DISCLOSURE
@@ -258,7 +259,7 @@ def overview(
     family = load_family(services, family_id)
     today = dt.datetime.now(dt.UTC).date()
     consents: dict[str, list[Any]] = {}
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         for member in family.members:
             consents[member.id] = store.list_for_subject(conn, member.id)
         waiting: dict[str, int] = defaultdict(int)

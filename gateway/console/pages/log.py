@@ -17,6 +17,7 @@ from gateway.api import policy
 from gateway.api.deps import InstanceDep
 from gateway.console.deps import ConsoleDep, FormatterDep, FormDep, allowed, respond
 from gateway.console.sessions import Session
+from gateway.db.engine import reading
 
 router = APIRouter(include_in_schema=False)
 Auditor = Annotated[Session, Depends(allowed(policy.CHECK_LOG))]
@@ -30,7 +31,7 @@ def status(
     console: ConsoleDep,
     instance: InstanceDep,
 ) -> Response:
-    with instance.engine.connect() as conn:
+    with reading(instance.engine) as conn:
         size = audit_log.tree_size(conn)
         latest = latest_checkpoint(conn)
         witnesses = cosigners(conn, latest) if latest is not None else []

@@ -28,6 +28,7 @@ from gateway.console.i18n import Formatter
 from gateway.console.pages.families import load_family
 from gateway.console.sessions import Session
 from gateway.console.templating import SECURITY_HEADERS
+from gateway.db.engine import reading
 from gateway.errors import PageNotFound, RequestError
 from gateway.intake import families
 from gateway.intake.pipeline import Route
@@ -95,7 +96,7 @@ def _plan_page(
 ) -> Response:
     now = utcnow()
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             view = plan_view(conn, family_id, now)
             family, _ = families.get(conn, family_id)
             retention = lifecycle.retention(conn, services.settings, family_id, now)
@@ -281,8 +282,7 @@ def close_plan(
     except ConsentError as exc:
         error, failed = str(exc.message), exc.status
     else:
-        with services.engine.connect() as conn:
-            services.consents.refresh(conn)
+        services.refresh_after_commit()
         session.flash.append(
             fmt.gettext(
                 "The plan is closed. Consents lapsed: %(lapsed)s; withdrawal notices sent: "
@@ -319,7 +319,7 @@ def _entry_page(
 ) -> Response:
     now = utcnow()
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             view = plan_view(conn, family_id, now)
             family, _ = families.get(conn, family_id)
             history = [e.view() for e in store.history(conn, family_id, entry_id)]
@@ -425,7 +425,7 @@ def _overview_page(
 ) -> Response:
     now = utcnow()
     family = load_family(services, family_id)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         previews = [
             forwarding.preview(services, conn, family, agency.value, now) for agency in family.team
         ]

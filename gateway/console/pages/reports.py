@@ -21,6 +21,7 @@ from gateway.console.deps import FormatterDep, FormDep, allowed, respond
 from gateway.console.letter import AccessReport, build_report, render_letter
 from gateway.console.sessions import Session
 from gateway.console.templating import SECURITY_HEADERS
+from gateway.db.engine import reading
 from gateway.errors import PageNotFound
 from gateway.intake.services import Services
 from schemas import PersonId
@@ -50,7 +51,7 @@ def _report(
 ) -> AccessReport:
     pseudonym = services.pseudonym(subject.person)
     settings = services.settings
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         report = build_report(
             conn,
             person=subject.person,

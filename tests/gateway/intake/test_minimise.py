@@ -16,7 +16,9 @@ def _minimised(
 ) -> Minimised:
     update = plan_update(source, person, update_categories)
     with services.engine.connect() as conn:
-        targets = list(routing.targets(conn, [update], source, dt.date.today()))
+        targets = list(
+            routing.targets(services.families.refresh(conn), [update], source, dt.date.today())
+        )
     return minimise(services, targets, source=source, now=NOW)
 
 

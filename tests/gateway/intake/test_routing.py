@@ -86,7 +86,9 @@ def test_targets_reach_every_team_agency_but_the_source(services: Services) -> N
     update = plan_update("school", child, ["education.attendance", "education.support"])
     other = plan_update("school", outsider, ["education.attendance"])
     with services.engine.connect() as conn:
-        targets = list(routing.targets(conn, [update, other], "school", TODAY))
+        targets = list(
+            routing.targets(services.families.refresh(conn), [update, other], "school", TODAY)
+        )
     assert sorted((t.family_id, t.recipient) for t in targets) == sorted(
         [(first, "nav"), (first, "health"), (second, "housing")]
     )
@@ -107,7 +109,9 @@ def test_a_measures_details_go_only_to_the_responsible_agency(services: Services
     nav_measure = update.items[0].model_copy(update={"responsible": Responsible(agency=Agency.NAV)})
     update = update.model_copy(update={"items": [nav_measure, *update.items[1:]]})
     with services.engine.connect() as conn:
-        targets = list(routing.targets(conn, [update], "coordinator", TODAY))
+        targets = list(
+            routing.targets(services.families.refresh(conn), [update], "coordinator", TODAY)
+        )
     routed = {t.recipient: [i.item_id for i in t.items] for t in targets}
     # The second measure names no responsible agency: it goes to nobody.
     assert routed == {"nav": ["i0", "i1"], "school": ["i1"]}
