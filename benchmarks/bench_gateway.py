@@ -16,8 +16,8 @@ Also the server process's resident memory (peak and at the end). Prints a table;
 (--json, default .bench/gateway.json) and a copy in benchmarks/results/ named by time and
 commit, with the machine's core count. See docs/scaling.md, "Measuring".
 
-    python benchmarks/bench_gateway.py [--families 200] [--rounds 2] [--batch 20] [--clients 8]
-        [--rate 200] [--latency-seconds 10] [--postgres URL] [--py-spy FILE]
+    python benchmarks/bench_gateway.py [--families 100] [--rounds 1] [--batch 20] [--clients 8]
+        [--rate 200] [--latency-seconds 8] [--postgres URL] [--py-spy FILE]
 """
 
 from __future__ import annotations
@@ -538,12 +538,12 @@ def summary(result: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--families", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=2, help="versions of every record sent")
+    parser.add_argument("--families", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1, help="versions of every record sent")
     parser.add_argument("--batch", type=int, default=20, help="records per body (at most)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive clients")
     parser.add_argument("--rate", type=float, default=200.0, help="records/s for the latency run")
-    parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--latency-seconds", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL (a database is made)")
     parser.add_argument("--py-spy", default=None, help="record the server's throughput run here")
