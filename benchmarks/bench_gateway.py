@@ -360,7 +360,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             "--output",
                             str(Path(args.py_spy).resolve()),
                             "--threads",
-                            "--idle",
                             "--rate",
                             "50",
                         ],
