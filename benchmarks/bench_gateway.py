@@ -111,10 +111,18 @@ def prepare(config: Path) -> dict[str, str]:
         instance.close()
 
 
-def start_server(config: Path, directory: Path) -> subprocess.Popen[bytes]:
+def start_server(config: Path, directory: Path, workers: int) -> subprocess.Popen[bytes]:
     log = (directory / "serve.log").open("wb")
     return subprocess.Popen(  # our own CLI
-        [sys.executable, "-m", "gateway.cli", "--config", str(config), "serve"],
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "--config",
+            str(config),
+            "serve",
+            *(["--workers", str(workers)] if workers > 1 else []),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=directory,
@@ -135,14 +143,33 @@ def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 60) 
     raise SystemExit("helhet serve did not become ready")
 
 
+def _process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            pids += _process_tree(int(child))
+    return pids
+
+
 def memory(pid: int) -> dict[str, float]:
-    """Resident memory of a process (MiB): now and its peak (VmRSS, VmHWM)."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            fields[name] = round(int(value.split()[0]) / 1024, 1)
-    return {"rss_mib": fields.get("VmRSS", 0.0), "peak_rss_mib": fields.get("VmHWM", 0.0)}
+    """Resident memory (MiB) of the server: now and peak (VmRSS, VmHWM), summed over the
+    process and its children (the worker processes of `serve --workers N`)."""
+    fields = {"VmRSS": 0.0, "VmHWM": 0.0}
+    pids = _process_tree(pid)
+    for each in pids:
+        try:
+            lines = Path(f"/proc/{each}/status").read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            name, _, value = line.partition(":")
+            if name in fields:
+                fields[name] += int(value.split()[0]) / 1024
+    return {
+        "rss_mib": round(fields["VmRSS"], 1),
+        "peak_rss_mib": round(fields["VmHWM"], 1),
+        "processes": len(pids),
+    }
 
 
 def enrol(base: str, token: str, families: list[Any]) -> int:
@@ -342,7 +369,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             tokens = prepare(config)
             settings = load_settings(config)
             engine = create_engine(settings.database_url)
-            server = start_server(config, directory)
+            server = start_server(config, directory, args.workers)
             try:
                 wait_ready(base, server)
                 consents = enrol(base, tokens["coordinator"], families)
@@ -398,14 +425,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 sizes = published(kafka, topics, messages)
 
                 # 2. latency at a fixed rate
-                paced_requests = load(
-                    base,
-                    tokens,
-                    paced,
-                    clients=args.clients,
-                    rate=args.rate,
-                    directory=directory,
-                    name="latency",
+                paced_requests = (
+                    load(
+                        base,
+                        tokens,
+                        paced,
+                        clients=args.clients,
+                        rate=args.rate,
+                        directory=directory,
+                        name="latency",
+                    )
+                    if paced
+                    else []
                 )
                 wait_delivered(engine)
                 paced_delivered = deliveries(
@@ -417,9 +448,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     if r["record_id"] in paced_delivered
                 ]
                 answers = [(r["end"] - r["start"]) * 1000 for r in paced_requests]
-                paced_span = max(r["start"] for r in paced_requests) - min(
-                    r["start"] for r in paced_requests
-                )
+                starts = [r["start"] for r in paced_requests]
+                paced_span = max(starts) - min(starts) if starts else 0.0
                 end_memory = memory(server.pid)
             finally:
                 server.send_signal(signal.SIGTERM)
@@ -451,7 +481,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "database": "postgresql" if database else "sqlite",
-        "process_layout": "helhet serve: API and relay in one process; load generator apart",
+        "workers": args.workers,
+        "process_layout": (
+            "helhet serve: API and relay in one process"
+            if args.workers == 1
+            else f"helhet serve --workers {args.workers}: API workers, relay in the parent"
+        )
+        + "; load generator and broker apart, all on the same cores",
         "families": args.families,
         "consents": consents,
         "clients": args.clients,
@@ -487,8 +523,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "post_to_ack_p50_ms": round(percentile(latencies, 0.50), 1) if latencies else None,
             "post_to_ack_p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
             "post_to_ack_max_ms": round(max(latencies), 1) if latencies else None,
-            "answer_p50_ms": round(percentile(answers, 0.50), 1),
-            "answer_p99_ms": round(percentile(answers, 0.99), 1),
+            "answer_p50_ms": round(percentile(answers, 0.50), 1) if answers else None,
+            "answer_p99_ms": round(percentile(answers, 0.99), 1) if answers else None,
         },
         "server_memory": {
             "after_enrolment": idle_memory,
@@ -535,6 +571,47 @@ def summary(result: dict[str, Any]) -> str:
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
+def curve(args: argparse.Namespace) -> int:
+    """records/s for each worker count, one run each, saved as one JSON."""
+    if not args.postgres:
+        raise SystemExit("--curve needs --postgres (several workers need PostgreSQL)")
+    args.latency_seconds = 0
+    points = []
+    for workers in (int(n) for n in args.curve.split(",")):
+        args.workers = workers
+        result = run(args)
+        t = result["throughput"]
+        points.append(
+            {
+                "workers": workers,
+                "records_per_s": t["records_per_s"],
+                "messages_per_s": t["messages_per_s"],
+                "bare_producer_messages_per_s": result["bare_producer"]["messages_per_s"],
+                "ratio_messages": result["ratio_messages"],
+                "server_rss_peak_mib": result["server_memory"]["after_throughput"]["peak_rss_mib"],
+                "records": t["records"],
+                "load_average_1m": result["load_average_1m"],
+            }
+        )
+        print(f"workers {workers}: {t['records_per_s']} records/s, {t['messages_per_s']} msg/s")
+    summary_doc = {
+        "benchmark": "gateway workers curve",
+        "commit": commit(),
+        "cpus": os.cpu_count(),
+        "database": "postgresql",
+        "families": args.families,
+        "clients": args.clients,
+        "points": points,
+    }
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    saved = results / f"gateway-workers-postgresql-{stamp}-{summary_doc['commit']}.json"
+    saved.write_text(json.dumps(summary_doc, indent=2) + "\n")
+    print(f"wrote {saved}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", type=int, default=100)
@@ -546,9 +623,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL (a database is made)")
     parser.add_argument("--py-spy", default=None, help="record the server's throughput run here")
+    parser.add_argument("--workers", type=int, default=1, help="helhet serve --workers N")
+    parser.add_argument(
+        "--curve",
+        default=None,
+        help="e.g. 1,2,4: the throughput run once per worker count (PostgreSQL), no latency run",
+    )
     parser.add_argument("--json", default=".bench/gateway.json")
     parser.add_argument("--results", default=str(HERE / "results"))
     args = parser.parse_args()
+    if args.curve:
+        return curve(args)
     result = run(args)
     print(summary(result))
     text = json.dumps(result, indent=2) + "\n"
