@@ -9,6 +9,7 @@ memory figures are its own. Pass names to run only some: `python -m benchmarks c
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -32,7 +33,11 @@ def main(argv: list[str]) -> int:
     out = Path(".bench")
     out.mkdir(exist_ok=True)
     summary: dict[str, object] = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "sizes": "full" if full else "quick",
     }
