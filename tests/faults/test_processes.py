@@ -197,7 +197,8 @@ def test_two_intake_workers_serve_concurrently_and_relay_once(
     wait_until(lambda: _answers(base), "the workers answering", server)
     workers = _workers(server.pid)
     before = {pid: _cpu_seconds(pid) for pid in workers}
-    stats = Poster([base], token, batches, threads=8).start().join()
+    # a new connection per request: each is accepted by whichever worker is free
+    stats = Poster([base], token, batches, threads=8, fresh_connections=True).start().join()
     used = {pid: _cpu_seconds(pid) - before[pid] for pid in workers}
     wait_until(_drained(instance), "the outbox drained", server)
     assert server.stop() == 0, server.output()[-2000:]
