@@ -19,6 +19,10 @@ from audit.merkle import leaf_hash
 from schemas.canonical import CanonicalizationError, canonical_json
 
 LEAF_VERSION = 1
+_LEAF_VERSION_TEXT = str(LEAF_VERSION)
+_MAX_INDEX = 2**53 - 1
+# A JSON string as json.dumps(ensure_ascii=False) writes it, which is RFC 8785's escaping
+_json_string = json.encoder.encode_basestring
 MAX_DETAILS_BYTES = 2048
 
 
@@ -165,9 +169,64 @@ def leaf_document(entry: Entry, index: int, recorded_at: dt.datetime | str) -> d
     }
 
 
+def _text(value: str | None) -> str:
+    return "null" if value is None else _json_string(value)
+
+
 def leaf_bytes(entry: Entry, index: int, recorded_at: dt.datetime | str) -> bytes:
-    """The canonical leaf: deterministic bytes for (entry, index, time)."""
-    return canonical_json(leaf_document(entry, index, recorded_at))
+    """The canonical leaf: deterministic bytes for (entry, index, time).
+
+    Exactly canonical_json(leaf_document(...)), written out field by field in RFC 8785 key
+    order (every key is ASCII, so that is the plain sort below); the tests compare the two. A
+    string that cannot be UTF-8 (a lone surrogate) goes through canonical_json for its error.
+    """
+    recorded = recorded_at if isinstance(recorded_at, str) else format_time(recorded_at)
+    if type(index) is not int or not 0 <= index <= _MAX_INDEX:
+        return canonical_json(leaf_document(entry, index, recorded))
+    details = entry.details
+    text = "".join(
+        (
+            '{"basis":',
+            _text(entry.basis),
+            ',"categories":',
+            categories_json(list(entry.categories)),
+            ',"client":',
+            _text(entry.client),
+            ',"details":',
+            canonical_json(details).decode("utf-8") if details else "{}",
+            ',"event_type":',
+            _json_string(entry.event_type.value),
+            ',"family_id":',
+            _text(entry.family_id),
+            ',"index":',
+            str(index),
+            ',"message_id":',
+            _text(entry.message_id),
+            ',"outcome":',
+            _json_string(entry.outcome),
+            ',"payload_sha256":',
+            _text(entry.payload_sha256),
+            ',"purpose":',
+            _text(entry.purpose),
+            ',"reason":',
+            _text(entry.reason),
+            ',"recipient":',
+            _text(entry.recipient),
+            ',"recorded_at":',
+            _json_string(recorded),
+            ',"source":',
+            _text(entry.source),
+            ',"subject_pseudonym":',
+            _text(entry.subject_pseudonym),
+            ',"v":',
+            _LEAF_VERSION_TEXT,
+            "}",
+        )
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return canonical_json(leaf_document(entry, index, recorded))
 
 
 def categories_json(categories: Any) -> str:

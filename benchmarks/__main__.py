@@ -2,11 +2,14 @@
 
 Each benchmark is a standalone script (benchmarks/bench_*.py) run in its own process so that
 memory figures are its own. Pass names to run only some: `python -m benchmarks consent audit`.
+`make bench` uses sizes that keep the whole run to a few minutes on a 2-core machine (QUICK);
+`--full` runs every script at its own defaults (DESIGN §11's sizes: a million consents, …).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -15,15 +18,28 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["adapters", "consent", "audit", "sealing", "gateway"]
+QUICK = {
+    "adapters": ["--mb", "1", "--repeat", "1"],
+    "consent": ["--consents", "200000", "--decisions", "50000"],
+    "audit": ["--entries", "50000"],
+    "sealing": ["--seconds", "1"],
+    "gateway": [],
+}
 
 
 def main(argv: list[str]) -> int:
-    names = argv or ORDER
+    full = "--full" in argv
+    names = [name for name in argv if name != "--full"] or ORDER
     out = Path(".bench")
     out.mkdir(exist_ok=True)
     summary: dict[str, object] = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "sizes": "full" if full else "quick",
     }
     failed = []
     for name in names:
@@ -34,7 +50,14 @@ def main(argv: list[str]) -> int:
         print(f"\n=== {name} ===", flush=True)
         started = time.perf_counter()
         result = subprocess.run(  # our own scripts
-            [sys.executable, str(script), "--json", str(out / f"{name}.json")], check=False
+            [
+                sys.executable,
+                str(script),
+                "--json",
+                str(out / f"{name}.json"),
+                *([] if full else QUICK.get(name, [])),
+            ],
+            check=False,
         )
         elapsed = time.perf_counter() - started
         if result.returncode != 0:

@@ -20,16 +20,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from gateway.envelope.sealing import (
-    DataKeyCache,
-    DataKeyRing,
-    EnvelopeOpener,
-    encode_envelope,
-    envelope_sha256,
-    seal,
-)
+from gateway.envelope.keyring import DataKeyRing
+from gateway.envelope.sealing import encode_envelope, envelope_sha256, seal, seal_message
+from recipient.opening import DataKeyCache, EnvelopeOpener
 from schemas.canonical import canonical_json
-from schemas.identifiers import classic_check_digits
+from schemas.identifiers import allow_synthetic_ids, classic_check_digits
+from schemas.plan import PlanUpdate
 
 
 def synthetic_fnr(n: int) -> str:
@@ -131,10 +127,29 @@ def main(argv: list[str] | None = None) -> int:
     def do_encode_and_hash() -> object:
         return envelope_sha256(encode_envelope(do_seal()))
 
+    with allow_synthetic_ids():
+        model = PlanUpdate.model_validate(payload)
+
+    def do_pipeline() -> object:
+        return seal_message(
+            model,
+            message_id=uuid.uuid4().hex,
+            disclosure_index=123456,
+            created_at=created,
+            municipality="0301",
+            source="nav",
+            recipient="school",
+            family_id="fam-0001",
+            recipient_public_key=recipient.public_key(),
+            signing_key=signing,
+            keyring=keyring,
+        ).sha256
+
     rows: list[dict[str, Any]] = []
     for name, fn in (
         ("seal (data key cached in the ring)", do_seal),
-        ("seal + encode + sha256 (pipeline)", do_encode_and_hash),
+        ("seal + encode + sha256 (dict payload)", do_encode_and_hash),
+        ("seal_message (pipeline: PlanUpdate)", do_pipeline),
         ("open (data key cached)", do_open_cached),
         ("open (cold: HPKE unwrap each time)", do_open_cold),
     ):

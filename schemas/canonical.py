@@ -18,30 +18,44 @@ _SAFE_INTEGER = 2**53 - 1
 def _fast_path_applies(obj: Any) -> bool:
     """True when json.dumps produces exactly the JCS bytes: no floats, no integers beyond
     ±(2**53 - 1), only exact str/int/bool/None/list/dict, and no object key with characters
-    above U+FFFF (there code-point order and JCS's UTF-16 order could differ)."""
-    stack = [obj]
-    while stack:
-        value = stack.pop()
-        kind = type(value)
-        if kind is str or kind is bool or value is None:
-            continue
-        if kind is int:
-            if -_SAFE_INTEGER <= value <= _SAFE_INTEGER:
+    above U+FFFF (there code-point order and JCS's UTF-16 order could differ).
+
+    Recursive, with leaves checked inline (this walk is on every sealed message and log entry);
+    json.dumps itself recurses as deep, and the request guard bounds nesting long before."""
+    kind = type(obj)
+    if kind is dict:
+        for key, item in obj.items():
+            if type(key) is not str or (
+                not key.isascii() and any(ord(char) > 0xFFFF for char in key)
+            ):
+                return False
+            leaf = type(item)
+            if leaf is str or item is None or leaf is bool:
                 continue
-            return False
-        if kind is dict:
-            for key, item in value.items():
-                if type(key) is not str:
-                    return False
-                if not key.isascii() and any(ord(char) > 0xFFFF for char in key):
-                    return False
-                stack.append(item)
-            continue
-        if kind is list:
-            stack.extend(value)
-            continue
-        return False
-    return True
+            if leaf is int:
+                if -_SAFE_INTEGER <= item <= _SAFE_INTEGER:
+                    continue
+                return False
+            if not _fast_path_applies(item):
+                return False
+        return True
+    if kind is list:
+        for item in obj:
+            leaf = type(item)
+            if leaf is str or item is None or leaf is bool:
+                continue
+            if leaf is int:
+                if -_SAFE_INTEGER <= item <= _SAFE_INTEGER:
+                    continue
+                return False
+            if not _fast_path_applies(item):
+                return False
+        return True
+    if kind is str or obj is None or kind is bool:
+        return True
+    if kind is int:
+        return bool(-_SAFE_INTEGER <= obj <= _SAFE_INTEGER)
+    return False
 
 
 def canonical_json(obj: Any) -> bytes:

@@ -47,8 +47,12 @@ API_DESCRIPTION = (
 )
 
 
-def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
-    """The app; with `relay` (default: the relay_enabled setting) the outbox relay runs inside."""
+def create_app(
+    instance: Instance, *, relay: bool | None = None, background: bool = True
+) -> FastAPI:
+    """The app; with `relay` (default: the relay_enabled setting) the outbox relay runs inside,
+    and with `background` the checkpoint and plan-sweep threads (an intake worker of
+    `helhet serve --workers N` has neither: its parent process runs them once)."""
     services = Services(instance)
     run_relay = instance.settings.relay_enabled if relay is None else relay
 
@@ -75,21 +79,22 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
             app.state.relay = relay_thread.relay
             instance.readiness_probes["relay"] = relay_thread.relay.readiness
             relay_thread.start()
-        checkpointer = CheckpointThread(instance)
-        app.state.checkpointer = checkpointer
-        instance.readiness_probes["checkpoints"] = lambda: (
-            checkpointer.last_error is None,
-            checkpointer.last_error or "",
-        )
-        instance.readiness_probes["witnesses"] = lambda: (
-            checkpointer.witness_error is None,
-            checkpointer.witness_error or "",
-        )
-        checkpointer.start()
-        startup.report(instance, version=app.version, relay=run_relay)
+        checkpointer = CheckpointThread(instance) if background else None
+        if checkpointer is not None:
+            app.state.checkpointer = checkpointer
+            instance.readiness_probes["checkpoints"] = lambda: (
+                checkpointer.last_error is None,
+                checkpointer.last_error or "",
+            )
+            instance.readiness_probes["witnesses"] = lambda: (
+                checkpointer.witness_error is None,
+                checkpointer.witness_error or "",
+            )
+            checkpointer.start()
+            startup.report(instance, version=app.version, relay=run_relay)
         app.state.refusals.start()
         interval = instance.settings.plan_sweep_interval_seconds
-        sweeper = SweepThread(services, interval) if interval else None
+        sweeper = SweepThread(services, interval) if interval and background else None
         if sweeper is not None:
             sweeper.start()
         try:
@@ -98,7 +103,8 @@ def create_app(instance: Instance, *, relay: bool | None = None) -> FastAPI:
             if sweeper is not None:
                 sweeper.stop()
             app.state.refusals.stop()
-            checkpointer.stop()
+            if checkpointer is not None:
+                checkpointer.stop()
             if relay_thread is not None:
                 relay_thread.stop()
 

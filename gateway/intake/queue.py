@@ -17,7 +17,7 @@ from pydantic import JsonValue
 from audit import log as audit_log
 from audit.entries import Entry, EntryType, Outcome
 from gateway.db import outbox
-from gateway.envelope.sealing import encode_envelope, envelope_sha256, seal
+from gateway.envelope.sealing import seal_message
 from gateway.errors import GatewayError
 from gateway.intake.services import Current, Services
 from schemas import PlanUpdate, WithdrawalNotice
@@ -86,22 +86,20 @@ class Batch:
         settings = self.services.settings
         index = self.size + len(self.entries)
         message_id = uuid.uuid4().hex
-        data = encode_envelope(
-            seal(
-                message.payload,
-                message_id=message_id,
-                disclosure_index=index,
-                created_at=self.now,
-                municipality=settings.municipality,
-                source=message.source,
-                recipient=message.recipient,
-                family_id=message.family_id,
-                recipient_public_key=key,
-                signing_key=self.services.instance.signing_key,
-                keyring=self.services.keyring,
-            )
+        sealed = seal_message(
+            message.payload,
+            message_id=message_id,
+            disclosure_index=index,
+            created_at=self.now,
+            municipality=settings.municipality,
+            source=message.source,
+            recipient=message.recipient,
+            family_id=message.family_id,
+            recipient_public_key=key,
+            signing_key=self.services.instance.signing_key,
+            keyring=self.services.keyring,
         )
-        digest = envelope_sha256(data)
+        data, digest = sealed.data, sealed.sha256
         self.entries.append(
             Entry(
                 event_type=EntryType.DISCLOSURE,

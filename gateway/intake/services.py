@@ -6,19 +6,15 @@ the Instance.
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from audit.pseudonym import pseudonymise
 from consent.index import ConsentIndex
 from gateway.config.instance import Instance
-from gateway.config.keys import load_agency_public_key
 from gateway.db.engine import reading, unavailable
-from gateway.envelope.keyring import DataKeyRing
+from gateway.envelope.keyring import DataKeyRing, RecipientKeys
 from gateway.intake.family_index import FamilyIndex, FamilySnapshot
 
 log = logging.getLogger("helhet.intake")
@@ -36,31 +32,7 @@ class Current:
     def family_seq(self) -> int:
         return self.families.seq
 
-
-@dataclass
-class RecipientKeys:
-    """Recipients' X25519 public keys from the instance's agency_keys_dir, reloaded on change."""
-
-    instance: Instance
-    _cache: dict[str, tuple[float, X25519PublicKey]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def path(self, agency: str) -> Path:
-        return self.instance.settings.agency_public_key_file(agency)
-
-    def get(self, agency: str) -> X25519PublicKey | None:
-        path = self.path(agency)
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            return None
-        with self._lock:
-            cached = self._cache.get(agency)
-            if cached and cached[0] == mtime:
-                return cached[1]
-            key = load_agency_public_key(path)
-            self._cache[agency] = (mtime, key)
-            return key
+__all__ = ["RecipientKeys", "Services"]
 
 
 class Services:

@@ -5,11 +5,13 @@ accepted record reaches its recipient exactly once, the log verifies and the top
   and re-post (without an Idempotency-Key) every batch that failed;
 - two `serve` processes on one database, both relaying, posted to concurrently;
 - the relay off during ingest, then a standalone `helhet relay` stopped with SIGTERM: it drains
-  for at most relay_drain_seconds, exits 0, and a second relay finishes the rest.
+  for at most relay_drain_seconds, exits 0, and a second relay finishes the rest;
+- `helhet serve --workers 2`: both intake workers take requests, the one relay delivers once.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from gateway.config.instance import Instance
 from gateway.kafka.broker import free_port
 from tests.helpers.gateway import add_clients, make_instance
 from tests.helpers.processes import (
+    HelhetProcess,
     Poster,
     assert_exactly_once,
     card_batches,
@@ -63,6 +66,15 @@ def prepared(
 
 def _count(instance: Instance, *statuses: str) -> int:
     return outbox_count(instance, *statuses)
+
+
+def _answers(base: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _drained(instance: Instance) -> Callable[[], bool]:
@@ -147,4 +159,52 @@ def test_relay_off_then_standalone_relays_drain_exactly_once(
     assert second.stop() == 0, second.output()[-2000:]
     counts = outcome(instance, stats, expected=records)
     record_fault(**counts, left_after_bounded_drain=left)
+    assert_exactly_once(counts)
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes uvicorn spawned under `pid` (not its resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmdline:
+                found.append(int(child))
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_two_intake_workers_serve_concurrently_and_relay_once(
+    tmp_path: Path,
+    prepared: tuple[Instance, Path, str],
+    record_fault: Callable[..., None],
+) -> None:
+    instance, config, token = prepared
+    batches = card_batches(_people(instance), RECORDS, PER_BATCH)
+    port = free_port()
+    server = HelhetProcess(
+        config, ["serve", "--port", str(port), "--workers", "2"], tmp_path / "serve.log", RELAYING
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: len(_workers(server.pid)) >= 2, "two worker processes", server)
+    wait_until(lambda: _answers(base), "the workers answering", server)
+    workers = _workers(server.pid)
+    before = {pid: _cpu_seconds(pid) for pid in workers}
+    # a new connection per request: each is accepted by whichever worker is free
+    stats = Poster([base], token, batches, threads=8, fresh_connections=True).start().join()
+    used = {pid: _cpu_seconds(pid) - before[pid] for pid in workers}
+    wait_until(_drained(instance), "the outbox drained", server)
+    assert server.stop() == 0, server.output()[-2000:]
+    counts = outcome(instance, stats, expected=RECORDS)
+    record_fault(**counts, workers=len(workers))
+    assert len(workers) == 2, workers
+    assert all(seconds > 0.5 for seconds in used.values()), used  # both took requests
+    assert set(stats.statuses) == {"202"}, stats.statuses
     assert_exactly_once(counts)

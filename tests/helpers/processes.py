@@ -175,9 +175,16 @@ class Poster:
     unexpected and the batch is not posted again."""
 
     def __init__(
-        self, bases: list[str], token: str, batches: list[bytes], *, threads: int = 4
+        self,
+        bases: list[str],
+        token: str,
+        batches: list[bytes],
+        *,
+        threads: int = 4,
+        fresh_connections: bool = False,
     ) -> None:
         self.bases = bases
+        self.fresh_connections = fresh_connections  # a new connection for every request
         self.token = token
         self.stats = PostStats(batches=len(batches))
         self.stats.records = sum(len(b.split(b"\n")) for b in batches)
@@ -213,6 +220,8 @@ class Poster:
     def _run(self, number: int) -> None:
         base = self.bases[number % len(self.bases)]
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/x-ndjson"}
+        if self.fresh_connections:
+            headers["Connection"] = "close"
         with httpx.Client(base_url=base, headers=headers, timeout=20) as client:
             while (item := self._next()) is not None:
                 _, body = item

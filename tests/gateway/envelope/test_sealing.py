@@ -17,7 +17,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from gateway.envelope.keyring import DataKeyRing
-from gateway.envelope.sealing import encode_envelope, envelope_sha256
+from gateway.envelope.sealing import encode_envelope, envelope_sha256, seal_message
 from gateway.errors import GatewayError, InvalidPayload
 from recipient.envelope import ENVELOPE_FIELDS, aad_input, key_id, signature_input
 from recipient.errors import (
@@ -382,3 +382,56 @@ def test_canonical_json_edge_cases() -> None:
     for bad in ({"n": 2**53}, {"s": "\ud800"}, {1: 2}, {"f": float("nan")}):
         with pytest.raises(rfc8785.CanonicalizationError):
             canonical_json(bad)
+
+
+# --- the published bytes are assembled once; they are the envelope's canonical JSON --------
+
+envelope_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40)
+
+
+@hsettings(max_examples=60)
+@given(
+    message_id=envelope_text,
+    family_id=envelope_text,
+    disclosure_index=st.none() | st.integers(min_value=0, max_value=2**53 - 1),
+)
+def test_sealed_bytes_are_the_canonical_json_of_the_envelope(
+    message_id: str, family_id: str, disclosure_index: int | None
+) -> None:
+    import rfc8785
+
+    keys = _PROPERTY_KEYS
+    sealed = seal_message(
+        plan_update(),
+        message_id=message_id,
+        disclosure_index=disclosure_index,
+        created_at=NOW,
+        municipality="0301",
+        source="nav",
+        recipient="school",
+        family_id=family_id,
+        recipient_public_key=keys.recipient.public_key(),
+        signing_key=keys.signing,
+        keyring=keys.keyring,
+    )
+    assert sealed.data == rfc8785.dumps(sealed.envelope) == encode_envelope(sealed.envelope)
+    assert sealed.sha256 == envelope_sha256(sealed.envelope)
+    opened = keys.open(sealed.data)
+    assert (opened.message_id, opened.family_id) == (message_id, family_id)
+    assert opened.disclosure_index == disclosure_index
+
+
+def test_a_lone_surrogate_in_a_field_is_refused(keys: Keys) -> None:
+    with pytest.raises(InvalidPayload, match="family_id"):
+        keys.seal(plan_update(), family_id="fam-\ud800")
+
+
+def test_created_at_and_signing_key_id_follow_their_inputs(keys: Keys) -> None:
+    later = NOW + dt.timedelta(microseconds=5)
+    assert keys.seal(plan_update())["created_at"] == "2026-03-01T09:30:00.000000Z"
+    assert keys.seal(plan_update(), created_at=later)["created_at"] == "2026-03-01T09:30:00.000005Z"
+    other = Ed25519PrivateKey.generate()
+    envelope = keys.seal(plan_update(), signing_key=other)
+    assert envelope["sig_key_id"] == key_id(other.public_key())
+    assert keys.seal(plan_update())["sig_key_id"] == key_id(keys.signing.public_key())
+    keys.open(encode_envelope(envelope), gateway_public_keys=other.public_key())
