@@ -32,6 +32,7 @@ class Current:
     def family_seq(self) -> int:
         return self.families.seq
 
+
 __all__ = ["RecipientKeys", "Services"]
 
 
