@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from gateway.envelope.keyring import DataKeyRing
-from gateway.envelope.sealing import encode_envelope, envelope_sha256, seal, seal_message
+from gateway.envelope.sealing import encode_envelope, envelope_sha256, seal_message
 from recipient.opening import DataKeyCache, EnvelopeOpener
 from schemas.canonical import canonical_json
 from schemas.identifiers import allow_synthetic_ids, classic_check_digits
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     created = dt.datetime.now(dt.UTC)
 
     def do_seal() -> dict[str, Any]:
-        return seal(
+        return seal_message(
             payload,
             message_id=str(uuid.uuid4()),
             disclosure_index=123456,
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             recipient_public_key=recipient.public_key(),
             signing_key=signing,
             keyring=keyring,
-        )
+        ).envelope
 
     sample = encode_envelope(do_seal())
     warm = EnvelopeOpener(recipient, [signing.public_key()], expected_recipient="school")

@@ -10,7 +10,7 @@ boundary with `raise … from`.
     ├── DatabaseNotMigrated    the schema is missing or older than this version
     ├── DatabaseUnavailable    the database connection was lost or refused (retriable)
     ├── BrokerUnavailable      Kafka cannot be reached (retriable)
-    ├── InvalidPayload         seal() refused its input
+    ├── InvalidPayload         seal_message() refused its input
     ├── ClientError            an API client cannot be created or found
     ├── WitnessRefused         a witness did not cosign a checkpoint (retriable if unreachable)
     ├── LogRolledBack          the log is smaller than, or inconsistent with, a checkpoint
@@ -59,7 +59,8 @@ class BrokerUnavailable(GatewayError):
 
 
 class InvalidPayload(GatewayError, ValueError):
-    """seal() refused its input: an unknown payload schema, an invalid field, a naive time."""
+    """seal_message() refused its input: an unknown payload schema, an invalid field, a naive
+    time."""
 
 
 class ClientError(GatewayError):

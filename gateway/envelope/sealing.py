@@ -215,40 +215,6 @@ def seal_message(
     return Sealed(envelope, data, hashlib.sha256(data).hexdigest())
 
 
-def seal(
-    plaintext_obj: Payload,
-    *,
-    message_id: str,
-    disclosure_index: int | None,
-    created_at: dt.datetime,
-    municipality: str,
-    source: str,
-    recipient: str,
-    family_id: str,
-    recipient_public_key: X25519PublicKey,
-    signing_key: Ed25519PrivateKey,
-    keyring: DataKeyRing,
-) -> dict[str, Any]:
-    """Encrypt a PlanUpdate or WithdrawalNotice for `recipient` and sign it: a helhet.envelope/1.
-
-    The Kafka value is encode_envelope(result); the audit log stores envelope_sha256 of it.
-    (seal_message gives those bytes and their hash with the envelope.)
-    """
-    return seal_message(
-        plaintext_obj,
-        message_id=message_id,
-        disclosure_index=disclosure_index,
-        created_at=created_at,
-        municipality=municipality,
-        source=source,
-        recipient=recipient,
-        family_id=family_id,
-        recipient_public_key=recipient_public_key,
-        signing_key=signing_key,
-        keyring=keyring,
-    ).envelope
-
-
 def encode_envelope(envelope: Mapping[str, Any]) -> bytes:
     """The bytes put on Kafka: the canonical JSON of the whole envelope."""
     return canonical_json(envelope)

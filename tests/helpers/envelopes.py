@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from gateway.envelope.keyring import DataKeyRing
-from gateway.envelope.sealing import seal
+from gateway.envelope.sealing import seal_message
 from recipient.opening import DataKeyCache, open_envelope
 from schemas import Category, PlanUpdate, WithdrawalNotice
 from schemas.identifiers import classic_check_digits
@@ -96,7 +96,7 @@ class Keys:
             "keyring": self.keyring,
         }
         fields.update(overrides)
-        return seal(payload, **fields)
+        return seal_message(payload, **fields).envelope
 
     def open(self, envelope: Any, **overrides: Any) -> Any:
         fields: dict[str, Any] = {

@@ -21,7 +21,7 @@ from gateway.cli.main import cli
 from gateway.config.instance import Instance, open_instance
 from gateway.config.settings import load_settings
 from gateway.envelope.keyring import DataKeyRing
-from gateway.envelope.sealing import seal
+from gateway.envelope.sealing import seal_message
 from gateway.intake.services import Services
 from recipient.errors import DecryptionFailed
 from recipient.jwk import public_keys_from_jwks
@@ -50,7 +50,7 @@ def _helhet(config: Path, *args: str) -> str:
 
 
 def _seal(instance: Instance, recipient_key: object, keyring: DataKeyRing) -> dict[str, object]:
-    return seal(
+    return seal_message(
         plan_update(),
         message_id=str(uuid.uuid4()),
         disclosure_index=1,
@@ -62,7 +62,7 @@ def _seal(instance: Instance, recipient_key: object, keyring: DataKeyRing) -> di
         recipient_public_key=recipient_key,  # type: ignore[arg-type]
         signing_key=instance.signing_key,
         keyring=keyring,
-    )
+    ).envelope
 
 
 def test_rotating_the_signing_key(made: tuple[Path, dict[str, X25519PrivateKey]]) -> None:
